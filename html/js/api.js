@@ -1,0 +1,238 @@
+/*
+ * Access to the espace client API.
+ *
+ * Every URL is computed from this module's own address (js/api.js), so the
+ * area works wherever CLO mounts it: /espace-client/js/api.js gives
+ * /espace-client/api/ and /espace-client/index.html, whatever page, base or
+ * depth imported us.
+ *
+ * The CSRF token comes with the login answer and with GET api/me; it is
+ * kept in sessionStorage (per tab, gone when the tab closes) and sent as
+ * X-CSRF-Token on every state-changing request.
+ */
+
+const ROOT = new URL('../', import.meta.url);
+const API = new URL('api/', ROOT);
+const CSRF_KEY = 'clo.csrf_token';
+const UNSAFE = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+
+export const MESSAGES = {
+    network: 'Impossible de joindre le serveur. Vérifiez votre connexion '
+        + 'internet puis réessayez.',
+    unavailable: 'Service momentanément indisponible, réessayez dans un '
+        + 'instant.',
+    unexpected: 'Une erreur inattendue est survenue. Réessayez ; si le '
+        + 'problème persiste, contactez CLO.',
+};
+
+/* an API failure: status 0 means the server could not be reached */
+export class ApiError extends Error {
+    constructor(status, code, message, retryAfter) {
+        super(message);
+        this.name = 'ApiError';
+        this.status = status;
+        this.code = code;
+        this.retryAfter = retryAfter;   /* seconds, or null */
+    }
+}
+
+/* the address of a page of the area, e.g. pageUrl('fiche.html', {id: 3}) */
+export function pageUrl(page, params) {
+    const url = new URL(page, ROOT);
+
+    if (params) {
+        for (const [name, value] of Object.entries(params)) {
+            url.searchParams.set(name, String(value));
+        }
+    }
+
+    return url.href;
+}
+
+/* the address of an API resource, e.g. apiUrl('fiches', {chantier: c}) */
+export function apiUrl(path, params) {
+    const url = new URL(path, API);
+
+    if (params) {
+        for (const [name, value] of Object.entries(params)) {
+            url.searchParams.set(name, String(value));
+        }
+    }
+
+    return url.href;
+}
+
+export function goTo(page, params) {
+    window.location.assign(pageUrl(page, params));
+}
+
+/* leave for the login page without keeping this page in the history */
+export function goToLogin() {
+    window.location.replace(pageUrl('index.html'));
+}
+
+export function csrfToken() {
+    try {
+        return window.sessionStorage.getItem(CSRF_KEY);
+    } catch {
+        return null;
+    }
+}
+
+function setCsrfToken(token) {
+    try {
+        if (token) {
+            window.sessionStorage.setItem(CSRF_KEY, token);
+        } else {
+            window.sessionStorage.removeItem(CSRF_KEY);
+        }
+    } catch {
+        /* storage disabled: state-changing requests will get 403 */
+    }
+}
+
+/* Retry-After is either seconds or an HTTP date */
+function parseRetryAfter(value) {
+    if (!value) {
+        return null;
+    }
+
+    if (/^\d+$/.test(value.trim())) {
+        return Number(value.trim());
+    }
+
+    const when = Date.parse(value);
+
+    if (Number.isNaN(when)) {
+        return null;
+    }
+
+    return Math.max(0, Math.round((when - Date.now()) / 1000));
+}
+
+async function errorFrom(response) {
+    const retryAfter = parseRetryAfter(response.headers.get('Retry-After'));
+    let code = null;
+    let message = null;
+
+    try {
+        const body = await response.json();
+
+        if (body && body.error) {
+            code = typeof body.error.code === 'string' ? body.error.code : null;
+            message = typeof body.error.message === 'string'
+                ? body.error.message : null;
+        }
+    } catch {
+        /* not JSON: a proxy's page, or nginx's own error page */
+    }
+
+    if (!message) {
+        message = (response.status === 502 || response.status === 503
+                   || response.status === 504)
+            ? MESSAGES.unavailable : MESSAGES.unexpected;
+    }
+
+    if (!code) {
+        code = response.status >= 500
+            ? 'unavailable' : `http_${response.status}`;
+    }
+
+    return new ApiError(response.status, code, message, retryAfter);
+}
+
+/*
+ * request('GET', 'me') -> the parsed JSON (null for 204).
+ * options: {params, body (sent as JSON), headers}.
+ * Throws ApiError for HTTP errors and for network failures (status 0).
+ */
+export async function request(method, path, options = {}) {
+    const headers = new Headers(options.headers || {});
+    const init = {
+        method,
+        headers,
+        credentials: 'same-origin',
+        cache: 'no-store',
+    };
+
+    headers.set('Accept', 'application/json');
+
+    if (options.body !== undefined) {
+        headers.set('Content-Type', 'application/json');
+        init.body = JSON.stringify(options.body);
+    }
+
+    if (UNSAFE.has(method)) {
+        const token = csrfToken();
+
+        if (token) {
+            headers.set('X-CSRF-Token', token);
+        }
+    }
+
+    let response;
+
+    try {
+        response = await fetch(apiUrl(path, options.params), init);
+    } catch {
+        throw new ApiError(0, 'network', MESSAGES.network, null);
+    }
+
+    if (!response.ok) {
+        throw await errorFrom(response);
+    }
+
+    if (response.status === 204) {
+        return null;
+    }
+
+    try {
+        return await response.json();
+    } catch {
+        throw new ApiError(response.status, 'bad_response',
+                           MESSAGES.unexpected, null);
+    }
+}
+
+/* POST api/session: returns the user, keeps the CSRF token */
+export async function login(identifier, password) {
+    const answer = await request('POST', 'session', {
+        body: {login: identifier, password},
+    });
+
+    setCsrfToken(answer.csrf_token);
+
+    return answer.user;
+}
+
+/* DELETE api/session; the local token goes whatever the answer */
+export async function logout() {
+    try {
+        await request('DELETE', 'session');
+    } finally {
+        setCsrfToken(null);
+    }
+}
+
+/*
+ * GET api/me: the user, with a fresh CSRF token kept.  On 401 the browser
+ * goes to the login page and the promise never settles, so callers can
+ * simply await it.
+ */
+export async function me() {
+    try {
+        const user = await request('GET', 'me');
+
+        setCsrfToken(user.csrf_token);
+
+        return user;
+    } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+            setCsrfToken(null);
+            goToLogin();
+            return new Promise(() => {});
+        }
+
+        throw e;
+    }
+}

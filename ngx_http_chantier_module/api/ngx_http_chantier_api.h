@@ -1,0 +1,76 @@
+/*
+ * The API's resources, one file each.  Every handler runs with the body read,
+ * the session checked and the JSON body parsed (see the route table in
+ * ngx_http_chantier_router.c), and ends with an ngx_http_chantier_send*().
+ */
+
+#ifndef _NGX_HTTP_CHANTIER_API_H_INCLUDED_
+#define _NGX_HTTP_CHANTIER_API_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "../ngx_http_chantier_module.h"
+
+
+/* api/ngx_http_chantier_api_session.c */
+void ngx_http_chantier_api_session_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_session_delete(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
+/* api/ngx_http_chantier_api_me.c */
+void ngx_http_chantier_api_me_get(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_me_patch(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_me_password(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
+/* api/ngx_http_chantier_api_fiches.c */
+void ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
+/* api/ngx_http_chantier_api_admin.c */
+void ngx_http_chantier_api_admin_user_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_users_search(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_user_patch(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_chantier_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
+/* api/ngx_http_chantier_api_health.c */
+void ngx_http_chantier_api_health(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
+
+/*
+ * Shared by the handlers: run "select status, body from <sql>" and answer
+ * with its row (ngx_http_chantier_send_pg_result).
+ */
+void ngx_http_chantier_api_answer_sql(ngx_http_request_t *r,
+    const char *sql, int nparams, const char *const *params);
+
+/* the query argument "name", unescaped, or NGX_DECLINED when absent */
+ngx_int_t ngx_http_chantier_api_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value);
+
+/*
+ * A password from a JSON member: a string of CHANTIER_PASSWORD_MIN_LEN to
+ * CHANTIER_PASSWORD_MAX_LEN bytes.  NGX_OK, or NGX_DECLINED when absent
+ * (not an error: the caller decides), or NGX_ERROR after answering 400.
+ */
+ngx_int_t ngx_http_chantier_api_new_password(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, const char *key, char **password,
+    size_t *len);
+
+
+#endif /* _NGX_HTTP_CHANTIER_API_H_INCLUDED_ */

@@ -1,0 +1,351 @@
+/*
+ * Admin endpoints: accounts and chantiers.  The SQL functions validate the
+ * fields; here we only hash passwords (thread pool) and end the sessions of
+ * an account whose password was reset or that was deactivated.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_chantier_api.h"
+#include "../core/ngx_http_chantier_pg.h"
+#include "../core/ngx_http_chantier_http.h"
+#include "../core/ngx_http_chantier_json.h"
+#include "../core/ngx_http_chantier_session.h"
+#include "../core/ngx_http_chantier_password_task.h"
+
+
+#define NGX_HTTP_CHANTIER_SEARCH_MAX  100
+
+
+typedef struct {
+    char                              *body;        /* the JSON, for SQL */
+    char                              *user_id;     /* PATCH only */
+    ngx_uint_t                         ends_sessions;
+    ngx_thread_task_t                 *task;
+    ngx_http_chantier_password_job_t  *job;
+    ngx_uint_t                         status;      /* SQL's answer */
+    ngx_str_t                          answer;
+} ngx_http_chantier_admin_user_t;
+
+
+static ngx_http_chantier_admin_user_t *ngx_http_chantier_admin_user(
+    ngx_http_request_t *r, ngx_http_chantier_ctx_t *ctx);
+static void ngx_http_chantier_admin_user_hashed(ngx_http_request_t *r,
+    ngx_http_chantier_password_job_t *job);
+static void ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
+    ngx_http_chantier_admin_user_t *user);
+static void ngx_http_chantier_admin_user_saved(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_admin_user_done(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+static void ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, const char *sql, ngx_uint_t with_id);
+
+
+void
+ngx_http_chantier_api_admin_user_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t                        rc;
+    ngx_http_chantier_admin_user_t  *user;
+
+    user = ngx_http_chantier_admin_user(r, ctx);
+    if (user == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_chantier_api_new_password(r, ctx, "password",
+                                            &user->job->new_password,
+                                            &user->job->new_password_len);
+    if (rc == NGX_ERROR) {
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "invalid_field", "Le mot de passe (password) est obligatoire.");
+        return;
+    }
+
+    if (ngx_http_chantier_password_post(r, user->task,
+                                        ngx_http_chantier_admin_user_hashed)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+void
+ngx_http_chantier_api_admin_user_patch(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t                        rc;
+    ngx_http_chantier_json_t        *active;
+    ngx_http_chantier_admin_user_t  *user;
+
+    user = ngx_http_chantier_admin_user(r, ctx);
+    if (user == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    user->user_id = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
+    if (user->user_id == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    active = ngx_http_chantier_json_get(ctx->json, "active");
+    if (active != NULL && active->type == NGX_HTTP_CHANTIER_JSON_FALSE) {
+        user->ends_sessions = 1;
+    }
+
+    rc = ngx_http_chantier_api_new_password(r, ctx, "password",
+                                            &user->job->new_password,
+                                            &user->job->new_password_len);
+    if (rc == NGX_ERROR) {
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_admin_user_save(r, user);
+        return;
+    }
+
+    user->ends_sessions = 1;
+
+    if (ngx_http_chantier_password_post(r, user->task,
+                                        ngx_http_chantier_admin_user_hashed)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static ngx_http_chantier_admin_user_t *
+ngx_http_chantier_admin_user(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_http_chantier_admin_user_t  *user;
+
+    user = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_admin_user_t));
+    if (user == NULL) {
+        return NULL;
+    }
+
+    user->job = ngx_http_chantier_password_job(r, &user->task);
+    if (user->job == NULL) {
+        return NULL;
+    }
+
+    user->body = ngx_http_chantier_cstring(r->pool, &ctx->body);
+    if (user->body == NULL) {
+        return NULL;
+    }
+
+    ctx->data = user;
+
+    return user;
+}
+
+
+static void
+ngx_http_chantier_admin_user_hashed(ngx_http_request_t *r,
+    ngx_http_chantier_password_job_t *job)
+{
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (job->failed) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_admin_user_save(r, ctx->data);
+}
+
+
+static void
+ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
+    ngx_http_chantier_admin_user_t *user)
+{
+    ngx_int_t    rc;
+    const char  *params[3], *hash;
+
+    hash = user->job->new_password ? user->job->new_hash : NULL;
+
+    if (user->user_id == NULL) {
+        params[0] = user->body;
+        params[1] = hash;
+
+        rc = ngx_http_chantier_pg_query(r,
+                 "select status, body"
+                 "  from api.admin_user_create($1::jsonb, $2)",
+                 2, params, ngx_http_chantier_admin_user_saved);
+
+    } else {
+        params[0] = user->user_id;
+        params[1] = user->body;
+        params[2] = hash;
+
+        rc = ngx_http_chantier_pg_query(r,
+                 "select status, body"
+                 "  from api.admin_user_patch($1, $2::jsonb, $3)",
+                 3, params, ngx_http_chantier_admin_user_saved);
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_admin_user_saved(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_str_t                        keep, id;
+    ngx_http_chantier_ctx_t         *ctx;
+    ngx_http_chantier_admin_user_t  *user;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    user = ctx->data;
+
+    if (rc != NGX_OK || !user->ends_sessions || PQntuples(res) != 1
+        || ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
+                    PQgetlength(res, 0, 0)) != NGX_HTTP_OK)
+    {
+        ngx_http_chantier_send_pg_result(r, res, rc);
+        return;
+    }
+
+    /* keep the answer: res is gone once this handler returns */
+    user->status = NGX_HTTP_OK;
+    user->answer.len = PQgetlength(res, 0, 1);
+    user->answer.data = ngx_pnalloc(r->pool, user->answer.len);
+    if (user->answer.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memcpy(user->answer.data, PQgetvalue(res, 0, 1), user->answer.len);
+
+    ctx->next = ngx_http_chantier_admin_user_done;
+
+    ngx_str_set(&keep, "");
+
+    id.data = (u_char *) user->user_id;
+    id.len = ngx_strlen(user->user_id);
+
+    rc = ngx_http_chantier_session_end_others(r, ctx, &id, &keep);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "redis");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_admin_user_done(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_http_chantier_admin_user_t  *user;
+
+    user = ctx->data;
+
+    if (ctx->next_rc != NGX_OK) {
+        ngx_http_chantier_send_unavailable(r, "redis");
+        return;
+    }
+
+    ngx_http_chantier_send(r, user->status, &user->answer);
+}
+
+
+void
+ngx_http_chantier_api_admin_users_search(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t    rc;
+    ngx_str_t    q;
+    const char  *params[1];
+
+    rc = ngx_http_chantier_api_arg(r, "q", &q);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_str_set(&q, "");
+    }
+
+    if (q.len > NGX_HTTP_CHANTIER_SEARCH_MAX
+        || ngx_utf8_length(q.data, q.len) == (size_t) NGX_ERROR
+        || ngx_strlchr(q.data, q.data + q.len, '\0') != NULL)
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
+            "La recherche (q) doit être un texte de 100 octets au plus.");
+        return;
+    }
+
+    params[0] = (char *) q.data;
+
+    ngx_http_chantier_api_answer_sql(r,
+        "select status, body from api.admin_users_search($1)", 1, params);
+}
+
+
+void
+ngx_http_chantier_api_admin_chantier_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_http_chantier_admin_chantier(r, ctx,
+        "select status, body from api.admin_chantier_create($1::jsonb)", 0);
+}
+
+
+void
+ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_http_chantier_admin_chantier(r, ctx,
+        "select status, body from api.admin_chantier_patch($2, $1::jsonb)",
+        1);
+}
+
+
+static void
+ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, const char *sql, ngx_uint_t with_id)
+{
+    const char  *params[2];
+
+    params[0] = ngx_http_chantier_cstring(r->pool, &ctx->body);
+    params[1] = with_id ? ngx_http_chantier_cstring(r->pool, &ctx->id[0])
+                        : NULL;
+
+    if (params[0] == NULL || (with_id && params[1] == NULL)) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_api_answer_sql(r, sql, with_id ? 2 : 1, params);
+}

@@ -1,0 +1,284 @@
+/*
+ * GET /me, PATCH /me and POST /me/password: the logged-in user's account.
+ *
+ * A password change is:
+ *     stored hash (PostgreSQL) -> verify current + hash new (thread pool)
+ *     -> store (PostgreSQL) -> end the user's other sessions (Redis) -> 204
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_chantier_api.h"
+#include "../core/ngx_http_chantier_pg.h"
+#include "../core/ngx_http_chantier_http.h"
+#include "../core/ngx_http_chantier_json.h"
+#include "../core/ngx_http_chantier_session.h"
+#include "../core/ngx_http_chantier_password_task.h"
+
+
+typedef struct {
+    ngx_thread_task_t                 *task;
+    ngx_http_chantier_password_job_t  *job;
+} ngx_http_chantier_password_change_t;
+
+
+static void ngx_http_chantier_me_password_stored(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
+    ngx_http_chantier_password_job_t *job);
+static void ngx_http_chantier_me_password_saved(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_me_password_done(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
+
+void
+ngx_http_chantier_api_me_get(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    const char  *params[2];
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = (char *) ctx->session.csrf_token.data;
+
+    ngx_http_chantier_api_answer_sql(r,
+        "select status, body from api.me_get($1, $2)", 2, params);
+}
+
+
+void
+ngx_http_chantier_api_me_patch(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    const char  *params[3];
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = (char *) ctx->session.csrf_token.data;
+    params[2] = ngx_http_chantier_cstring(r->pool, &ctx->body);
+
+    if (params[2] == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_api_answer_sql(r,
+        "select status, body from api.me_patch($1, $2, $3::jsonb)",
+        3, params);
+}
+
+
+void
+ngx_http_chantier_api_me_password(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t                             rc;
+    const char                           *params[1];
+    ngx_http_chantier_json_t             *current, *member;
+    ngx_http_chantier_password_change_t  *change;
+
+    for (member = ctx->json->child; member; member = member->next) {
+        if ((member->key.len != sizeof("current_password") - 1
+             || ngx_strncmp(member->key.data, "current_password",
+                            member->key.len) != 0)
+            && (member->key.len != sizeof("new_password") - 1
+                || ngx_strncmp(member->key.data, "new_password",
+                               member->key.len) != 0))
+        {
+            ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "unknown_field",
+                "Seuls current_password et new_password sont attendus.");
+            return;
+        }
+    }
+
+    current = ngx_http_chantier_json_get(ctx->json, "current_password");
+
+    if (current == NULL || current->type != NGX_HTTP_CHANTIER_JSON_STRING
+        || current->value.len > CHANTIER_PASSWORD_MAX_LEN)
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "invalid_field", "Indiquez votre mot de passe actuel.");
+        return;
+    }
+
+    change = ngx_pcalloc(r->pool,
+                         sizeof(ngx_http_chantier_password_change_t));
+    if (change == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->data = change;
+
+    change->job = ngx_http_chantier_password_job(r, &change->task);
+    if (change->job == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_chantier_api_new_password(r, ctx, "new_password",
+                                            &change->job->new_password,
+                                            &change->job->new_password_len);
+    if (rc == NGX_ERROR) {
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "invalid_field", "Indiquez le nouveau mot de passe.");
+        return;
+    }
+
+    change->job->verify = 1;
+    change->job->password = ngx_http_chantier_json_cstring(r->pool, current);
+    change->job->password_len = current->value.len;
+
+    if (change->job->password == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+
+    rc = ngx_http_chantier_pg_query(r,
+             "select password_hash from api.user_password_hash($1)",
+             1, params, ngx_http_chantier_me_password_stored);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_str_t                             stored;
+    ngx_http_chantier_ctx_t              *ctx;
+    ngx_http_chantier_password_change_t  *change;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    change = ctx->data;
+
+    if (rc != NGX_OK) {
+        ngx_http_chantier_send_pg_result(r, res, rc);
+        return;
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                     "not_logged_in",
+                                     "Vous n'êtes pas connecté.");
+        return;
+    }
+
+    stored.len = PQgetlength(res, 0, 0);
+    stored.data = (u_char *) PQgetvalue(res, 0, 0);
+
+    change->job->stored = ngx_http_chantier_cstring(r->pool, &stored);
+    if (change->job->stored == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_chantier_password_post(r, change->task,
+                                        ngx_http_chantier_me_password_checked)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
+    ngx_http_chantier_password_job_t *job)
+{
+    ngx_int_t                 rc;
+    const char               *params[2];
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (!job->verified) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "wrong_password",
+            "Le mot de passe actuel est incorrect.");
+        return;
+    }
+
+    if (job->failed) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = job->new_hash;
+
+    rc = ngx_http_chantier_pg_query(r,
+             "select status, body from api.user_password_set($1, $2)",
+             2, params, ngx_http_chantier_me_password_saved);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_me_password_saved(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_chantier_send_pg_result(r, res, rc);
+        return;
+    }
+
+    ctx->next = ngx_http_chantier_me_password_done;
+
+    rc = ngx_http_chantier_session_end_others(r, ctx,
+                                              &ctx->session.user_id_text,
+                                              &ctx->session.token_hash);
+
+    if (rc == NGX_DECLINED) {
+        /*
+         * The password is changed; only ending the other sessions failed.
+         * Say so rather than pretend all went well.
+         */
+        ngx_http_chantier_send_unavailable(r, "redis");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_me_password_done(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    if (ctx->next_rc != NGX_OK) {
+        ngx_http_chantier_send_unavailable(r, "redis");
+        return;
+    }
+
+    ngx_http_chantier_send(r, NGX_HTTP_NO_CONTENT, NULL);
+}

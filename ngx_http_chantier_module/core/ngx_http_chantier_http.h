@@ -1,0 +1,49 @@
+/*
+ * Answers of the API.  Every request ends with exactly one of these calls:
+ * they send the response and finalize the request, releasing the reference
+ * the body reader took.
+ */
+
+#ifndef _NGX_HTTP_CHANTIER_HTTP_H_INCLUDED_
+#define _NGX_HTTP_CHANTIER_HTTP_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <libpq-fe.h>
+
+#include "../ngx_http_chantier_module.h"
+
+
+/* body may be NULL or empty for 204/304 */
+void ngx_http_chantier_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body);
+
+/* {"error":{"code":code,"message":message}} */
+void ngx_http_chantier_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message);
+
+/* 503 with Retry-After; service: "postgres", "redis" or "postgres+redis" */
+void ngx_http_chantier_send_unavailable(ngx_http_request_t *r,
+    const char *service);
+
+/* 429 with Retry-After: seconds */
+void ngx_http_chantier_send_too_many(ngx_http_request_t *r, time_t seconds);
+
+/*
+ * The answer to a PostgreSQL result of the form "select status, body from
+ * api.something(...)", or to a failure of that query.
+ */
+void ngx_http_chantier_send_pg_result(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc);
+
+/* adds a response header; value is copied into the request pool */
+ngx_int_t ngx_http_chantier_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+
+/* a NUL-terminated copy of s in the request pool */
+char *ngx_http_chantier_cstring(ngx_pool_t *pool, ngx_str_t *s);
+
+
+#endif /* _NGX_HTTP_CHANTIER_HTTP_H_INCLUDED_ */

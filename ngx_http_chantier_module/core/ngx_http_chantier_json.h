@@ -1,0 +1,67 @@
+/*
+ * JSON in and out.  Request bodies are parsed with yajl into a small tree in
+ * the request pool; the parser refuses what we never want to handle: invalid
+ * UTF-8, comments, nesting deeper than NGX_HTTP_CHANTIER_JSON_MAX_DEPTH,
+ * duplicate keys, NUL characters in strings.
+ */
+
+#ifndef _NGX_HTTP_CHANTIER_JSON_H_INCLUDED_
+#define _NGX_HTTP_CHANTIER_JSON_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "../ngx_http_chantier_module.h"
+
+
+#define NGX_HTTP_CHANTIER_JSON_MAX_DEPTH  32
+
+
+typedef enum {
+    NGX_HTTP_CHANTIER_JSON_NULL = 0,
+    NGX_HTTP_CHANTIER_JSON_FALSE,
+    NGX_HTTP_CHANTIER_JSON_TRUE,
+    NGX_HTTP_CHANTIER_JSON_NUMBER,     /* text kept as written */
+    NGX_HTTP_CHANTIER_JSON_STRING,     /* unescaped UTF-8, not NUL-terminated */
+    NGX_HTTP_CHANTIER_JSON_ARRAY,
+    NGX_HTTP_CHANTIER_JSON_OBJECT
+} ngx_http_chantier_json_type_e;
+
+
+struct ngx_http_chantier_json_s {
+    ngx_http_chantier_json_type_e   type;
+    ngx_str_t                       key;       /* when a member of an object */
+    ngx_str_t                       value;     /* NUMBER and STRING */
+    ngx_http_chantier_json_t       *child;     /* first member / element */
+    ngx_http_chantier_json_t       *next;      /* next sibling */
+    ngx_uint_t                      count;     /* members / elements */
+};
+
+
+/*
+ * Parses "in".  Returns the root or NULL; on NULL, *error is set to a short
+ * French sentence saying what is wrong, suitable for the "message" of a 400
+ * invalid_json answer, or is empty when the pool ran out of memory (500).
+ */
+ngx_http_chantier_json_t *ngx_http_chantier_json_parse(ngx_pool_t *pool,
+    ngx_str_t *in, ngx_str_t *error);
+
+/* the member "key" of an object, or NULL */
+ngx_http_chantier_json_t *ngx_http_chantier_json_get(
+    ngx_http_chantier_json_t *object, const char *key);
+
+/* a NUL-terminated copy of a STRING value, or NULL for other types */
+char *ngx_http_chantier_json_cstring(ngx_pool_t *pool,
+    ngx_http_chantier_json_t *value);
+
+/*
+ * Writes "in" as a JSON string literal, quotes included, escaping ", \ and
+ * control characters.  Returns the end of what was written; the caller gives
+ * room for ngx_http_chantier_json_escaped_len(in) bytes.
+ */
+size_t ngx_http_chantier_json_escaped_len(ngx_str_t *in);
+u_char *ngx_http_chantier_json_escape(u_char *dst, ngx_str_t *in);
+
+
+#endif /* _NGX_HTTP_CHANTIER_JSON_H_INCLUDED_ */

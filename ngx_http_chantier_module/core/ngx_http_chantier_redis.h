@@ -1,0 +1,55 @@
+/*
+ * The worker's Redis connection: hiredis's asynchronous API on an nginx event
+ * adapter, with nginx timers for timeouts (hiredis 0.14 has none) and
+ * reconnection with backoff.
+ *
+ * Exactly one call of the handler follows every NGX_OK return of
+ * ngx_http_chantier_redis_command() when r is not NULL: a reply, an error
+ * reply, a timeout or a lost connection.
+ */
+
+#ifndef _NGX_HTTP_CHANTIER_REDIS_H_INCLUDED_
+#define _NGX_HTTP_CHANTIER_REDIS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "../ngx_http_chantier_module.h"
+
+
+/*
+ * rc is
+ *   NGX_OK        reply is the server's reply (it may be REDIS_REPLY_ERROR);
+ *   NGX_DECLINED  Redis unavailable (not connected, connection lost, or no
+ *                 reply within redis_timeout); reply is NULL; the caller
+ *                 answers 503 with Retry-After.
+ * reply is freed by hiredis after the handler returns: copy what you keep.
+ */
+typedef void (*ngx_http_chantier_redis_handler_pt)(ngx_http_request_t *r,
+    redisReply *reply, ngx_int_t rc);
+
+
+/*
+ * Sends one command (binary-safe argv).  r and handler may be NULL for a
+ * command whose reply nobody waits for.  Returns NGX_OK when sent (the
+ * handler will run later, never from inside this call), NGX_DECLINED when
+ * Redis is not connected right now (no handler call follows), NGX_ERROR on
+ * allocation failure.
+ */
+ngx_int_t ngx_http_chantier_redis_command(ngx_http_request_t *r,
+    ngx_http_chantier_redis_handler_pt handler, int argc, const char **argv,
+    const size_t *argvlen);
+
+ngx_int_t ngx_http_chantier_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_chantier_main_conf_t *mcf);
+void ngx_http_chantier_redis_exit_process(ngx_cycle_t *cycle,
+    ngx_http_chantier_main_conf_t *mcf);
+
+ngx_uint_t ngx_http_chantier_redis_is_up(ngx_http_chantier_main_conf_t *mcf);
+
+
+#endif /* _NGX_HTTP_CHANTIER_REDIS_H_INCLUDED_ */

@@ -1,0 +1,497 @@
+/*
+ * ngx_http_chantier_module: the customer area of CLO served from nginx
+ * workers.  This file holds the directives, their configuration and the
+ * per-worker start and stop; ngx_http_chantier_router.c takes requests from
+ * there.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <libpq-fe.h>
+
+#include "ngx_http_chantier_module.h"
+#include "core/ngx_http_chantier_pg.h"
+#include "core/ngx_http_chantier_redis.h"
+
+
+ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
+
+static void *ngx_http_chantier_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_chantier_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_chantier_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_chantier_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chantier_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chantier_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_chantier_init_process(ngx_cycle_t *cycle);
+static void ngx_http_chantier_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_chantier_commands[] = {
+
+    { ngx_string("chantier_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_chantier_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chantier_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chantier_loc_conf_t, cookie_secure),
+      NULL },
+
+    { ngx_string("chantier_cookie_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chantier_loc_conf_t, cookie_path),
+      NULL },
+
+    { ngx_string("chantier_postgres"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_chantier_postgres,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chantier_postgres_pool_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, pg_pool_size),
+      NULL },
+
+    { ngx_string("chantier_postgres_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, pg_query_timeout),
+      NULL },
+
+    { ngx_string("chantier_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_chantier_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chantier_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, redis_timeout),
+      NULL },
+
+    { ngx_string("chantier_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("chantier_session_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, session_idle),
+      NULL },
+
+    { ngx_string("chantier_session_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, session_lifetime),
+      NULL },
+
+    { ngx_string("chantier_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, retry_after),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_chantier_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_chantier_create_main_conf,    /* create main configuration */
+    ngx_http_chantier_init_main_conf,      /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_chantier_create_loc_conf,     /* create location configuration */
+    ngx_http_chantier_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_chantier_module = {
+    NGX_MODULE_V1,
+    &ngx_http_chantier_module_ctx,         /* module context */
+    ngx_http_chantier_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_chantier_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_chantier_exit_process,        /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_chantier_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_chantier_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mcf->pg_conninfo = { 0, NULL };
+     *     mcf->redis_address = { 0, NULL };
+     *     mcf->thread_pool_name = { 0, NULL };
+     *     mcf->pg = NULL;
+     *     mcf->redis = NULL;
+     *     mcf->used = 0;
+     */
+
+    mcf->pg_pool_size = NGX_CONF_UNSET_UINT;
+    mcf->pg_query_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->session_idle = NGX_CONF_UNSET;
+    mcf->session_lifetime = NGX_CONF_UNSET;
+    mcf->retry_after = NGX_CONF_UNSET;
+
+    return mcf;
+}
+
+
+static char *
+ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_chantier_main_conf_t *mcf = conf;
+
+    ngx_conf_init_uint_value(mcf->pg_pool_size, 4);
+    ngx_conf_init_msec_value(mcf->pg_query_timeout, 5000);
+    ngx_conf_init_msec_value(mcf->redis_timeout, 2000);
+    ngx_conf_init_value(mcf->session_idle, 2 * 3600);
+    ngx_conf_init_value(mcf->session_lifetime, 12 * 3600);
+    ngx_conf_init_value(mcf->retry_after, 5);
+
+    mcf->pg_connect_timeout = mcf->pg_query_timeout;
+
+    if (mcf->pg_pool_size == 0 || mcf->pg_pool_size > 256) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chantier_postgres_pool_size\" must be "
+                           "between 1 and 256");
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->session_idle <= 0 || mcf->session_lifetime <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "session timeouts must be positive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!mcf->used) {
+        return NGX_CONF_OK;
+    }
+
+    if (mcf->pg_conninfo.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chantier_api\" needs \"chantier_postgres\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->redis_address.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chantier_api\" needs \"chantier_redis\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->thread_pool_name.data == NULL) {
+        ngx_str_set(&mcf->thread_pool_name, "default");
+    }
+
+    /*
+     * Registering the name is enough now; nginx checks at the end of the
+     * configuration that a "thread_pool" directive defines it ("default"
+     * exists even without one).
+     */
+    mcf->thread_pool = ngx_thread_pool_add(cf, &mcf->thread_pool_name);
+    if (mcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_chantier_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_chantier_loc_conf_t  *lcf;
+
+    lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_chantier_loc_conf_t));
+    if (lcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lcf->cookie_path = { 0, NULL };
+     */
+
+    lcf->enable = NGX_CONF_UNSET;
+    lcf->cookie_secure = NGX_CONF_UNSET;
+
+    return lcf;
+}
+
+
+static char *
+ngx_http_chantier_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_chantier_loc_conf_t *prev = parent;
+    ngx_http_chantier_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->cookie_secure, prev->cookie_secure, 1);
+    ngx_conf_merge_str_value(conf->cookie_path, prev->cookie_path, "/");
+
+    if (conf->cookie_path.len == 0 || conf->cookie_path.data[0] != '/'
+        || ngx_strlchr(conf->cookie_path.data,
+                       conf->cookie_path.data + conf->cookie_path.len, ';')
+        || ngx_strlchr(conf->cookie_path.data,
+                       conf->cookie_path.data + conf->cookie_path.len, ' '))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chantier_cookie_path\" must start with \"/\" "
+                           "and contain no \";\" or space");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_chantier_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chantier_loc_conf_t *lcf = conf;
+
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    if (lcf->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    lcf->enable = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_chantier_router_handler;
+
+    if (clcf->regex || clcf->exact_match || clcf->name.len == 0
+        || clcf->name.data[clcf->name.len - 1] != '/')
+    {
+        return "must be in a prefix location ending with \"/\", "
+               "such as \"location /api/ { chantier_api; }\"";
+    }
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_chantier_module);
+    mcf->used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The conninfo is checked now, so that "nginx -t" reports a mistake: it
+ * must parse, and its hosts must be IP addresses or socket directories,
+ * because a host name would make libpq resolve it, blocking the worker.
+ */
+
+static char *
+ngx_http_chantier_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chantier_main_conf_t *mcf = conf;
+
+    char               *conninfo, *error;
+    u_char             *host, *end, *comma;
+    ngx_str_t          *value;
+    ngx_addr_t          addr;
+    PQconninfoOption   *options, *option;
+
+    if (mcf->pg_conninfo.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    conninfo = ngx_pnalloc(cf->pool, value[1].len + 1);
+    if (conninfo == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(conninfo, value[1].data, value[1].len);
+    conninfo[value[1].len] = '\0';
+
+    error = NULL;
+    options = PQconninfoParse(conninfo, &error);
+
+    if (options == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid PostgreSQL conninfo \"%V\": %s",
+                           &value[1], error ? error : "out of memory");
+        PQfreemem(error);
+        return NGX_CONF_ERROR;
+    }
+
+    for (option = options; option->keyword != NULL; option++) {
+
+        if (ngx_strcmp(option->keyword, "host") != 0
+            || option->val == NULL)
+        {
+            continue;
+        }
+
+        host = (u_char *) option->val;
+
+        while (*host) {
+            comma = (u_char *) ngx_strchr(host, ',');
+            end = comma ? comma : host + ngx_strlen(host);
+
+            if (*host != '/'
+                && ngx_parse_addr(cf->pool, &addr, host, end - host)
+                   != NGX_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "PostgreSQL host \"%*s\" must be an IP "
+                                   "address or a unix socket directory "
+                                   "(a host name would need a blocking "
+                                   "DNS lookup)", end - host, host);
+                PQconninfoFree(options);
+                return NGX_CONF_ERROR;
+            }
+
+            host = comma ? comma + 1 : end;
+        }
+    }
+
+    PQconninfoFree(options);
+
+    mcf->pg_conninfo.data = (u_char *) conninfo;
+    mcf->pg_conninfo.len = value[1].len;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_chantier_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chantier_main_conf_t *mcf = conf;
+
+    ngx_str_t  *value;
+    ngx_url_t   u;
+
+    if (mcf->redis_address.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = value[1];
+    u.default_port = 6379;
+    u.no_resolve = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Redis address \"%V\": %s",
+                           &value[1], u.err ? u.err : "unknown error");
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "Redis address \"%V\" must be an IP address and "
+                           "port or \"unix:/path\" (a host name would need "
+                           "a blocking DNS lookup)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->redis_address = value[1];
+    mcf->redis_addr = u.addrs[0];
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chantier_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_chantier_module);
+
+    if (mcf == NULL || !mcf->used) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_chantier_pg_init_process(cycle, mcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_chantier_redis_init_process(cycle, mcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_chantier_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_chantier_module);
+
+    if (mcf == NULL || !mcf->used) {
+        return;
+    }
+
+    ngx_http_chantier_redis_exit_process(cycle, mcf);
+    ngx_http_chantier_pg_exit_process(cycle, mcf);
+}

@@ -1,0 +1,112 @@
+/*
+ * Shared types of ngx_http_chantier_module: the main configuration, the
+ * per-worker state hanging off it, and the per-request context.
+ */
+
+#ifndef _NGX_HTTP_CHANTIER_MODULE_H_INCLUDED_
+#define _NGX_HTTP_CHANTIER_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+typedef struct ngx_http_chantier_pg_pool_s     ngx_http_chantier_pg_pool_t;
+typedef struct ngx_http_chantier_redis_s       ngx_http_chantier_redis_t;
+typedef struct ngx_http_chantier_json_s        ngx_http_chantier_json_t;
+typedef struct ngx_http_chantier_route_s       ngx_http_chantier_route_t;
+typedef struct ngx_http_chantier_ctx_s         ngx_http_chantier_ctx_t;
+
+
+typedef struct {
+    /* PostgreSQL: conninfo is NUL-terminated (libpq wants a C string) */
+    ngx_str_t                     pg_conninfo;
+    ngx_uint_t                    pg_pool_size;       /* per worker */
+    ngx_msec_t                    pg_query_timeout;
+    ngx_msec_t                    pg_connect_timeout;
+
+    /* Redis: an IP:port or unix: socket, resolved at configuration time */
+    ngx_str_t                     redis_address;      /* as written */
+    ngx_addr_t                    redis_addr;
+    ngx_msec_t                    redis_timeout;
+
+    ngx_str_t                     thread_pool_name;
+    ngx_thread_pool_t            *thread_pool;
+
+    time_t                        session_idle;
+    time_t                        session_lifetime;
+    time_t                        retry_after;        /* seconds, for 503 */
+
+    ngx_uint_t                    used;               /* a chantier_api */
+
+    /* per-worker state, created in init_process */
+    ngx_http_chantier_pg_pool_t  *pg;
+    ngx_http_chantier_redis_t    *redis;
+} ngx_http_chantier_main_conf_t;
+
+
+typedef enum {
+    NGX_HTTP_CHANTIER_AUTH_NONE = 0,       /* anyone */
+    NGX_HTTP_CHANTIER_AUTH_USER,           /* any logged-in user */
+    NGX_HTTP_CHANTIER_AUTH_ADMIN           /* admins only (403 otherwise) */
+} ngx_http_chantier_auth_e;
+
+
+typedef void (*ngx_http_chantier_handler_pt)(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
+
+/*
+ * One line of the API: "pattern" is the path after the location prefix, its
+ * segments literal or "#" for a numeric id.  The handler runs once the body
+ * is read, the session checked and the JSON body parsed; it ends, now or
+ * later, with one of the ngx_http_chantier_send*() calls.
+ */
+struct ngx_http_chantier_route_s {
+    ngx_uint_t                    method;             /* NGX_HTTP_GET ... */
+    char                         *pattern;
+    ngx_http_chantier_auth_e      auth;
+    ngx_uint_t                    json_body;          /* body must be JSON */
+    size_t                        max_body;
+    ngx_http_chantier_handler_pt  handler;
+};
+
+
+typedef struct {
+    ngx_flag_t                    enable;             /* chantier_api */
+    ngx_flag_t                    cookie_secure;
+    ngx_str_t                     cookie_path;
+} ngx_http_chantier_loc_conf_t;
+
+
+/* the authenticated user of a request, filled from the Redis session */
+typedef struct {
+    int64_t                       user_id;
+    ngx_str_t                     user_id_text;       /* decimal, for SQL */
+    ngx_str_t                     role;               /* client, employee, admin */
+    ngx_str_t                     csrf_token;
+    ngx_str_t                     token_hash;         /* hex sha256 of the cookie */
+} ngx_http_chantier_session_t;
+
+
+struct ngx_http_chantier_ctx_s {
+    ngx_http_chantier_route_t    *route;
+    ngx_str_t                     id[2];              /* numeric path ids */
+    ngx_str_t                     body;               /* contiguous copy */
+    ngx_http_chantier_json_t     *json;               /* parsed body or NULL */
+    ngx_http_chantier_session_t   session;
+    ngx_uint_t                    authenticated;      /* unsigned:1 */
+
+    /* state of multi-step handlers (login, password change, admin) */
+    ngx_uint_t                    step;               /* handler's own */
+    ngx_http_chantier_handler_pt  next;               /* after a session op */
+    ngx_int_t                     next_rc;            /* its outcome */
+    void                         *data;
+};
+
+
+extern ngx_module_t  ngx_http_chantier_module;
+
+
+#endif /* _NGX_HTTP_CHANTIER_MODULE_H_INCLUDED_ */

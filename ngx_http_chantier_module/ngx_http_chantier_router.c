@@ -1,0 +1,441 @@
+/*
+ * From an HTTP request to an API handler: find the route, read the body,
+ * check the session and the CSRF token, parse the JSON, then call the
+ * route's handler.  Each step answers the error it finds itself.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_chantier_module.h"
+#include "core/ngx_http_chantier_http.h"
+#include "core/ngx_http_chantier_json.h"
+#include "core/ngx_http_chantier_session.h"
+#include "api/ngx_http_chantier_api.h"
+
+
+#define NGX_HTTP_CHANTIER_JSON_LIMIT  (1024 * 1024)
+
+
+ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
+
+static ngx_int_t ngx_http_chantier_router_find(ngx_http_request_t *r,
+    ngx_str_t *path, ngx_http_chantier_ctx_t *ctx);
+static ngx_int_t ngx_http_chantier_router_match(ngx_str_t *path,
+    char *pattern, ngx_str_t *id);
+static ngx_int_t ngx_http_chantier_router_answer_now(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+static void ngx_http_chantier_router_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+static void ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+static ngx_int_t ngx_http_chantier_router_is_json(ngx_http_request_t *r);
+
+
+static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
+
+    { NGX_HTTP_POST, "session", NGX_HTTP_CHANTIER_AUTH_NONE, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_session_create },
+
+    { NGX_HTTP_DELETE, "session", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_session_delete },
+
+    { NGX_HTTP_GET, "me", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_get },
+
+    { NGX_HTTP_PATCH, "me", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_patch },
+
+    { NGX_HTTP_POST, "me/password", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_password },
+
+    { NGX_HTTP_GET, "fiches", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiches_list },
+
+    { NGX_HTTP_GET, "fiches/#", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiche_get },
+
+    { NGX_HTTP_POST, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_user_create },
+
+    { NGX_HTTP_GET, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_users_search },
+
+    { NGX_HTTP_PATCH, "admin/users/#", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_user_patch },
+
+    { NGX_HTTP_POST, "admin/chantiers", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_chantier_create },
+
+    { NGX_HTTP_PATCH, "admin/chantiers/#", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_chantier_patch },
+
+    { NGX_HTTP_GET, "health", NGX_HTTP_CHANTIER_AUTH_NONE, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_health },
+
+    { 0, NULL, NGX_HTTP_CHANTIER_AUTH_NONE, 0, 0, NULL }
+};
+
+
+ngx_int_t
+ngx_http_chantier_router_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  path;
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_chantier_ctx_t   *ctx;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (r->uri.len < clcf->name.len) {
+        return ngx_http_chantier_router_answer_now(r, NGX_HTTP_NOT_FOUND,
+                   "not_found", "Cette adresse n'existe pas.");
+    }
+
+    path.data = r->uri.data + clcf->name.len;
+    path.len = r->uri.len - clcf->name.len;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_chantier_module);
+
+    rc = ngx_http_chantier_router_find(r, &path, ctx);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_chantier_router_answer_now(r, NGX_HTTP_NOT_FOUND,
+                   "not_found", "Cette adresse n'existe pas.");
+    }
+
+    if (rc == NGX_HTTP_NOT_ALLOWED) {
+        return ngx_http_chantier_router_answer_now(r, NGX_HTTP_NOT_ALLOWED,
+                   "method_not_allowed",
+                   "Cette méthode n'est pas permise à cette adresse.");
+    }
+
+    if (r->headers_in.content_length_n > (off_t) ctx->route->max_body) {
+        return ngx_http_chantier_router_answer_now(r,
+                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large",
+                   "Le corps de la requête dépasse la taille permise.");
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_chantier_router_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * Returns NGX_OK with ctx->route and ctx->id set, NGX_HTTP_NOT_ALLOWED when
+ * the path exists with other methods, or NGX_DECLINED.
+ */
+
+static ngx_int_t
+ngx_http_chantier_router_find(ngx_http_request_t *r, ngx_str_t *path,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_uint_t                  path_found, method;
+    ngx_http_chantier_route_t  *route;
+
+    path_found = 0;
+    method = (r->method == NGX_HTTP_HEAD) ? NGX_HTTP_GET : r->method;
+
+    for (route = ngx_http_chantier_routes; route->pattern; route++) {
+
+        if (ngx_http_chantier_router_match(path, route->pattern, ctx->id)
+            != NGX_OK)
+        {
+            continue;
+        }
+
+        path_found = 1;
+
+        if (route->method == method) {
+            ctx->route = route;
+            return NGX_OK;
+        }
+    }
+
+    return path_found ? NGX_HTTP_NOT_ALLOWED : NGX_DECLINED;
+}
+
+
+/*
+ * Matches path against pattern segment by segment; "#" takes a decimal id
+ * of 1 to 18 digits (it fits a bigint), anything else makes it no match,
+ * so absurd ids end as 404 like unknown ones.
+ */
+
+static ngx_int_t
+ngx_http_chantier_router_match(ngx_str_t *path, char *pattern, ngx_str_t *id)
+{
+    u_char      *p, *end, *start;
+    ngx_uint_t   n;
+
+    p = path->data;
+    end = path->data + path->len;
+    n = 0;
+
+    while (*pattern) {
+
+        if (*pattern == '#') {
+            start = p;
+
+            while (p < end && *p >= '0' && *p <= '9') {
+                p++;
+            }
+
+            if (p == start || p - start > 18 || n == 2) {
+                return NGX_DECLINED;
+            }
+
+            id[n].data = start;
+            id[n].len = p - start;
+            n++;
+
+            pattern++;
+            continue;
+        }
+
+        if (p == end || *p != (u_char) *pattern) {
+            return NGX_DECLINED;
+        }
+
+        p++;
+        pattern++;
+    }
+
+    return (p == end) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * An answer given from the content handler itself: the reference taken
+ * here is the one ngx_http_chantier_send() releases, and NGX_DONE releases
+ * the handler's own.
+ */
+
+static ngx_int_t
+ngx_http_chantier_router_answer_now(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    ngx_http_chantier_send_error(r, status, code, message);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_chantier_router_body(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    rc = ngx_http_chantier_router_copy_body(r, ctx);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+            "too_large", "Le corps de la requête dépasse la taille permise.");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ctx->route->auth == NGX_HTTP_CHANTIER_AUTH_NONE) {
+        ngx_http_chantier_router_authenticated(r, ctx);
+        return;
+    }
+
+    ctx->next = ngx_http_chantier_router_authenticated;
+
+    ngx_http_chantier_session_authenticate(r, ctx);
+}
+
+
+/*
+ * The body in one piece: JSON parsing wants it contiguous.  A body larger
+ * than client_body_buffer_size sits in a temporary file; reading it back
+ * is a small blocking read of at most the route's limit (README advises a
+ * buffer as large as the JSON limit, so that this does not happen).
+ */
+
+static ngx_int_t
+ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    if (len > ctx->route->max_body) {
+        return NGX_DECLINED;
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    ctx->body.data = ngx_pnalloc(r->pool, len);
+    if (ctx->body.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ctx->body.data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    ctx->body.len = p - ctx->body.data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    char       *message;
+    ngx_str_t   error;
+
+    if (ctx->authenticated
+        && r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD
+        && ngx_http_chantier_session_check_csrf(r, ctx) != NGX_OK)
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "csrf_invalid",
+            "Jeton anti-falsification (X-CSRF-Token) absent ou invalide ; "
+            "rechargez la page.");
+        return;
+    }
+
+    if (ctx->route->auth == NGX_HTTP_CHANTIER_AUTH_ADMIN
+        && (ctx->session.role.len != 5
+            || ngx_strncmp(ctx->session.role.data, "admin", 5) != 0))
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+            "Cette action est réservée aux administrateurs.");
+        return;
+    }
+
+    if (ctx->route->json_body) {
+
+        if (ngx_http_chantier_router_is_json(r) != NGX_OK) {
+            ngx_http_chantier_send_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Le corps de la requête doit être du JSON "
+                "(Content-Type: application/json).");
+            return;
+        }
+
+        if (ctx->body.len == 0) {
+            ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "invalid_json", "Le corps de la requête est vide.");
+            return;
+        }
+
+        ctx->json = ngx_http_chantier_json_parse(r->pool, &ctx->body, &error);
+
+        if (ctx->json == NULL) {
+            message = (error.len == 0)
+                      ? NULL : ngx_http_chantier_cstring(r->pool, &error);
+
+            if (message == NULL) {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_json", message);
+            return;
+        }
+
+        if (ctx->json->type != NGX_HTTP_CHANTIER_JSON_OBJECT) {
+            ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "invalid_json",
+                "Le corps de la requête doit être un objet JSON.");
+            return;
+        }
+    }
+
+    ctx->route->handler(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_chantier_router_is_json(ngx_http_request_t *r)
+{
+    u_char     *p, *end;
+    ngx_str_t  *type;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    type = &r->headers_in.content_type->value;
+
+    if (type->len < sizeof("application/json") - 1
+        || ngx_strncasecmp(type->data, (u_char *) "application/json",
+                           sizeof("application/json") - 1)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    p = type->data + sizeof("application/json") - 1;
+    end = type->data + type->len;
+
+    while (p < end && *p == ' ') {
+        p++;
+    }
+
+    return (p == end || *p == ';') ? NGX_OK : NGX_DECLINED;
+}

@@ -1,0 +1,504 @@
+package ChantierTest;
+
+# Test harness: HTTP clients with their own cookies and CSRF token, SQL
+# against the test database, test users, control of the stack.  Core Perl
+# only (HTTP::Tiny, JSON::PP).
+#
+# The environment comes from scripts/test (make test): CHANTIER_URL,
+# CHANTIER_VAR, CHANTIER_REPO, CHANTIERCTL, PGHOST, PGPORT, PGUSER,
+# PGDATABASE, REDIS_PORT.
+#
+#   use lib 't/lib';
+#   use ChantierTest;
+#
+#   my $r = api(GET => 'health');                 # anonymous request
+#   is $r->{status}, 200;
+#
+#   my ($c, $user) = client_for(role => 'client');  # new user, logged in
+#   $r = $c->api(PATCH => 'me', { phone => '0601020304' });  # CSRF sent
+#   is $r->{json}{phone}, '0601020304';
+#
+#   my $admin = admin_client();
+#   my $u = create_user(role => 'employee');      # { ...user json, password }
+#
+# A path without a leading "/" is under /api/ ("me" -> /api/me); a path
+# with one is taken as is ("/index.html").
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Exporter qw(import);
+use HTTP::Tiny;
+use JSON::PP;
+use Time::HiRes qw(sleep time);
+
+our @EXPORT = qw(
+    api raw_request client client_for admin_client create_user unique_login
+    psql sql_quote redis_cli json_encode json_decode url
+    stop_postgres start_postgres stop_redis start_redis reload_nginx
+    stack wait_until repo_dir var_dir
+);
+
+our $URL = $ENV{CHANTIER_URL}
+    or die "CHANTIER_URL is not set: run the tests with make test\n";
+$URL =~ s{/+$}{};
+
+our $DEFAULT_PASSWORD = 'motdepasse-de-test';
+
+my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+my $seq = 0;
+
+sub repo_dir {
+    return $ENV{CHANTIER_REPO} // do {
+        require File::Basename;
+        require Cwd;
+        Cwd::abs_path(File::Basename::dirname(__FILE__) . '/../..');
+    };
+}
+
+sub var_dir { return $ENV{CHANTIER_VAR} }
+
+sub json_encode { return $JSON->encode($_[0]) }
+
+sub json_decode {
+    my $v = eval { $JSON->decode($_[0]) };
+    return $v;
+}
+
+sub url {
+    my ($path) = @_;
+    return $path if $path =~ m{^https?://};
+    return $URL . ($path =~ m{^/} ? $path : "/api/$path");
+}
+
+# A login nobody else uses, even across parallel test files:
+# unique_login('dupont') -> "dupont-12345-3"
+sub unique_login {
+    my ($prefix) = @_;
+    $prefix //= 'user';
+    $seq++;
+    return lc "$prefix-$$-$seq";
+}
+
+
+# ---- HTTP ----
+
+# anonymous requests (no cookies kept)
+sub api { return ChantierTest::Client->new->api(@_) }
+sub raw_request { return ChantierTest::Client->new->raw_request(@_) }
+
+sub client { return ChantierTest::Client->new(@_) }
+
+
+# ---- users ----
+
+my $admin;
+
+# One administrator per test process, created with chantierctl (which reads
+# the password on its standard input), then logged in.
+sub admin_client {
+    return $admin if $admin;
+
+    my $login = unique_login('admin');
+    my $ctl = $ENV{CHANTIERCTL} // repo_dir() . '/build/chantierctl';
+
+    -x $ctl or croak "$ctl not built (make)";
+
+    open my $fh, '|-', $ctl, 'user', 'add', '--role', 'admin',
+        '--login', $login, '--first-name', 'Admin', '--last-name', 'Test'
+        or croak "cannot run $ctl: $!";
+    print $fh "$DEFAULT_PASSWORD\n";
+    close $fh or croak "chantierctl user add failed (status $?)";
+
+    my $c = ChantierTest::Client->new;
+    my $r = $c->login($login, $DEFAULT_PASSWORD);
+    $r->{status} == 200
+        or croak "admin login failed: $r->{status} $r->{raw}";
+
+    $admin = $c;
+    return $admin;
+}
+
+# create_user(role => 'client', login => ..., password => ..., other fields
+# of POST /api/admin/users).  Returns the user JSON of the 201 answer plus
+# "password".  Dies unless the user was created.
+sub create_user {
+    my (%args) = @_;
+
+    my $role = $args{role} // 'client';
+    my $n = ++$seq;
+
+    my %body = (
+        role       => $role,
+        login      => unique_login($role),
+        password   => $DEFAULT_PASSWORD,
+        civility   => 'M.',
+        first_name => 'Test',
+        last_name  => ucfirst($role) . " $$-$n",
+    );
+
+    if ($role eq 'client') {
+        $body{client_number} = "T-$$-$n";
+        $body{address} = {
+            line1       => "$n rue des Tests",
+            line2       => undef,
+            postal_code => '75011',
+            city        => 'Paris',
+        };
+        $body{email} = "client-$$-$n\@example.test";
+    }
+
+    %body = (%body, %args);
+
+    my $r = admin_client()->api(POST => 'admin/users', \%body);
+
+    $r->{status} == 201
+        or croak "create_user: $r->{status} $r->{raw}";
+
+    return { %{ $r->{json} }, password => $body{password} };
+}
+
+# a new user of that role and a client logged in as them
+sub client_for {
+    my (%args) = @_;
+
+    my $user = create_user(%args);
+    my $c = ChantierTest::Client->new;
+    my $r = $c->login($user->{login}, $user->{password});
+
+    $r->{status} == 200
+        or croak "login of $user->{login} failed: $r->{status} $r->{raw}";
+
+    return wantarray ? ($c, $user) : $c;
+}
+
+
+# ---- database, Redis ----
+
+sub sql_quote {
+    my ($s) = @_;
+    return 'null' unless defined $s;
+    $s =~ s/'/''/g;
+    return "'$s'";
+}
+
+# psql($sql): runs it as "chantier" on the test database (PG* environment)
+# and returns the output, unaligned, tuples only, "|" between columns,
+# without the final newline.  Dies when psql fails.
+sub psql {
+    my ($sql) = @_;
+
+    my $out = _run_capture([qw(psql -X -q -A -t -v ON_ERROR_STOP=1 -f -)],
+        $sql);
+    chomp $out;
+    return $out;
+}
+
+# redis_cli(@args): a command to the test Redis, its output
+sub redis_cli {
+    my (@args) = @_;
+
+    my $port = $ENV{REDIS_PORT} or croak 'REDIS_PORT is not set';
+    my $out = _run_capture(['redis-cli', '-h', '127.0.0.1', '-p', $port,
+        @args]);
+    chomp $out;
+    return $out;
+}
+
+sub _run_capture {
+    my ($cmd, $stdin) = @_;
+
+    require File::Temp;
+
+    my $in = File::Temp->new;
+    print $in $stdin // '';
+    close $in;
+
+    my $pid = open(my $fh, '-|') // croak "fork: $!";
+
+    if ($pid == 0) {
+        open STDIN, '<', $in->filename or die "stdin: $!";
+        exec @$cmd or die "exec $cmd->[0]: $!";
+    }
+
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+
+    $? == 0 or croak "@$cmd failed (status " . ($? >> 8) . ")"
+        . (defined $stdin ? ":\n$stdin" : '');
+
+    return $out;
+}
+
+
+# ---- stack control (outage tests) ----
+
+sub stack {
+    my (@args) = @_;
+
+    local $ENV{VAR} = var_dir() // croak 'CHANTIER_VAR is not set';
+    my $script = repo_dir() . '/scripts/stack';
+
+    # its output goes to stderr, not into the TAP stream
+    my $pid = fork // croak "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>&', \*STDERR;
+        exec $script, @args or die "exec $script: $!";
+    }
+    waitpid $pid, 0;
+    $? == 0 or croak "scripts/stack @args failed";
+    return 1;
+}
+
+sub stop_postgres  { stack('stop-postgres') }
+sub start_postgres { stack('start-postgres') }
+sub stop_redis     { stack('stop-redis') }
+sub start_redis    { stack('start-redis') }
+sub reload_nginx   { stack('reload-nginx') }
+
+# wait_until(sub { ... }, timeout => 10): polls until the sub returns true;
+# returns its last value
+sub wait_until {
+    my ($check, %opts) = @_;
+
+    my $deadline = time + ($opts{timeout} // 10);
+    my $v;
+
+    while (1) {
+        $v = $check->();
+        return $v if $v || time > $deadline;
+        sleep($opts{interval} // 0.1);
+    }
+}
+
+
+package ChantierTest::Client;
+
+# One browser: its own cookie jar and CSRF token.
+#
+#   my $c = ChantierTest::Client->new;
+#   $c->login($login, $password);          # keeps cookie and csrf_token
+#   $c->api(POST => 'fiches/1/posts', { body => ... });
+#   $c->api(PATCH => 'posts/3', {...}, headers => { 'If-Match' => '"2"' });
+#   $c->api(POST => 'x', {...}, csrf => undef);        # no X-CSRF-Token
+#   $c->api(POST => 'x', {...}, csrf => 'forged');     # this one
+#   $c->raw_request(POST => 'session', content => '{"login":',
+#                   headers => { 'Content-Type' => 'application/json' });
+#
+# Answers: { status, reason, headers (lower-case names; a repeated header is
+# an array ref), raw (body bytes), json (decoded, or undef), cookies }.
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use HTTP::Tiny;
+
+sub new {
+    my ($class, %opts) = @_;
+
+    my $self = bless {
+        jar  => {},
+        csrf => undef,
+        http => HTTP::Tiny->new(
+            agent         => 'chantier-tests',
+            max_redirect  => 0,
+            timeout       => $opts{timeout} // 30,
+            keep_alive    => $opts{keep_alive} // 1,
+            verify_SSL    => 0,
+        ),
+    }, $class;
+
+    return $self;
+}
+
+sub csrf {
+    my ($self, @v) = @_;
+    $self->{csrf} = $v[0] if @v;
+    return $self->{csrf};
+}
+
+# the value of a cookie in the jar, or undef
+sub cookie {
+    my ($self, $name) = @_;
+    my $c = $self->{jar}{$name};
+    return $c ? $c->{value} : undef;
+}
+
+sub set_cookie {
+    my ($self, $name, $value) = @_;
+    if (defined $value) {
+        $self->{jar}{$name} = { value => $value, secure => 0 };
+    } else {
+        delete $self->{jar}{$name};
+    }
+}
+
+sub clear_cookies { $_[0]{jar} = {} }
+
+# POST /api/session; on 200 keeps csrf_token (the cookie is kept by the jar)
+sub login {
+    my ($self, $login, $password) = @_;
+
+    my $r = $self->api(POST => 'session',
+        { login => $login, password => $password });
+
+    if ($r->{status} == 200 && ref $r->{json} eq 'HASH') {
+        $self->{csrf} = $r->{json}{csrf_token};
+    }
+
+    return $r;
+}
+
+sub logout {
+    my ($self) = @_;
+    my $r = $self->api(DELETE => 'session');
+    $self->{csrf} = undef;
+    return $r;
+}
+
+# api($method, $path, $body, %opts): $body a hash/array ref (sent as JSON),
+# a string (sent as is, Content-Type from content_type, JSON by default) or
+# undef (no body).  Options: headers => {...}, content_type => '...',
+# csrf => value or undef (default: the token of the login, on POST, PATCH,
+# PUT and DELETE).
+sub api {
+    my ($self, $method, $path, $body, %opts) = @_;
+
+    my %headers = (Accept => 'application/json');
+    my $content;
+
+    if (defined $body) {
+        $content = ref $body ? ChantierTest::json_encode($body) : $body;
+        $headers{'Content-Type'} = $opts{content_type}
+            // 'application/json';
+    }
+
+    if ($method =~ /^(POST|PATCH|PUT|DELETE)$/) {
+        my $csrf = exists $opts{csrf} ? $opts{csrf} : $self->{csrf};
+        $headers{'X-CSRF-Token'} = $csrf if defined $csrf;
+    }
+
+    %headers = (%headers, %{ $opts{headers} // {} });
+
+    return $self->raw_request($method, $path,
+        headers => \%headers, content => $content);
+}
+
+# raw_request($method, $path, headers => {...}, content => $bytes): nothing
+# added but the cookies of the jar (no CSRF header, no Content-Type)
+sub raw_request {
+    my ($self, $method, $path, %opts) = @_;
+
+    my $url = ChantierTest::url($path);
+    my %headers = %{ $opts{headers} // {} };
+
+    my $cookie = $self->_cookie_header($url);
+    if (defined $cookie && !grep { lc eq 'cookie' } keys %headers) {
+        $headers{Cookie} = $cookie;
+    }
+    # undef values remove a header
+    delete $headers{$_} for grep { !defined $headers{$_} } keys %headers;
+
+    my %req = (headers => \%headers);
+    $req{content} = $opts{content} if defined $opts{content};
+
+    my $res = $self->{http}->request($method, $url, \%req);
+
+    $self->_store_cookies($res->{headers}{'set-cookie'});
+
+    my $r = {
+        status  => $res->{status},
+        reason  => $res->{reason},
+        headers => $res->{headers},
+        raw     => $res->{content} // '',
+        json    => undef,
+    };
+
+    my $type = $res->{headers}{'content-type'} // '';
+    if ($type =~ m{^application/json}i && length $r->{raw}) {
+        $r->{json} = ChantierTest::json_decode($r->{raw});
+    }
+
+    return $r;
+}
+
+sub _cookie_header {
+    my ($self, $url) = @_;
+
+    my $https = $url =~ /^https:/;
+    my @pairs;
+
+    for my $name (sort keys %{ $self->{jar} }) {
+        my $c = $self->{jar}{$name};
+        next if $c->{secure} && !$https;      # as a browser would
+        push @pairs, "$name=$c->{value}";
+    }
+
+    return @pairs ? join('; ', @pairs) : undef;
+}
+
+# Set-Cookie parsing sufficient for one host: name, value, Secure, Max-Age,
+# Expires in the past (deletion).
+sub _store_cookies {
+    my ($self, $set) = @_;
+
+    return unless defined $set;
+
+    for my $line (ref $set ? @$set : ($set)) {
+        my ($pair, @attrs) = split /;\s*/, $line;
+        my ($name, $value) = $pair =~ /^\s*([^=]+?)\s*=\s*(.*?)\s*$/
+            or next;
+
+        my %a;
+        for (@attrs) {
+            my ($k, $v) = split /=/, $_, 2;
+            $a{lc $k} = $v // 1;
+        }
+
+        my $gone = $value eq ''
+            || (defined $a{'max-age'} && $a{'max-age'} <= 0)
+            || (defined $a{expires} && _expired($a{expires}));
+
+        if ($gone) {
+            delete $self->{jar}{$name};
+        } else {
+            $self->{jar}{$name} = {
+                value    => $value,
+                secure   => exists $a{secure} ? 1 : 0,
+                httponly => exists $a{httponly} ? 1 : 0,
+                samesite => $a{samesite},
+                path     => $a{path},
+            };
+        }
+    }
+}
+
+# the raw attributes of a cookie as last set (secure, httponly, samesite,
+# path), for tests of the Set-Cookie header itself
+sub cookie_attrs {
+    my ($self, $name) = @_;
+    return $self->{jar}{$name};
+}
+
+sub _expired {
+    my ($date) = @_;
+
+    require Time::Local;
+
+    my %mon;
+    @mon{qw(jan feb mar apr may jun jul aug sep oct nov dec)} = (0 .. 11);
+
+    my ($d, $m, $y, $H, $M, $S) =
+        $date =~ /(\d{1,2})[ -](\w{3})[ -](\d{2,4}) (\d\d):(\d\d):(\d\d)/
+        or return 0;
+    $y += 1900 if $y < 100;
+    my $t = eval {
+        Time::Local::timegm($S, $M, $H, $d, $mon{lc $m}, $y)
+    } // return 0;
+    return $t <= time;
+}
+
+1;
