@@ -28,6 +28,9 @@ static char *ngx_http_chantier_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chantier_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_chantier_chomp(char *s);
+static ngx_int_t ngx_http_chantier_statement_timeout(ngx_conf_t *cf,
+    ngx_http_chantier_main_conf_t *mcf);
 static ngx_int_t ngx_http_chantier_init_process(ngx_cycle_t *cycle);
 static void ngx_http_chantier_exit_process(ngx_cycle_t *cycle);
 
@@ -199,6 +202,19 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
 
     mcf->pg_connect_timeout = mcf->pg_query_timeout;
 
+    if (mcf->pg_conninfo.data != NULL
+        && ngx_http_chantier_statement_timeout(cf, mcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->pg_query_timeout == 0 || mcf->redis_timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chantier_postgres_timeout\" and "
+                           "\"chantier_redis_timeout\" must not be 0");
+        return NGX_CONF_ERROR;
+    }
+
     if (mcf->pg_pool_size == 0 || mcf->pg_pool_size > 256) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"chantier_postgres_pool_size\" must be "
@@ -363,6 +379,11 @@ ngx_http_chantier_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     options = PQconninfoParse(conninfo, &error);
 
     if (options == NULL) {
+        if (error != NULL) {
+            /* libpq ends its messages with a newline */
+            ngx_http_chantier_chomp(error);
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid PostgreSQL conninfo \"%V\": %s",
                            &value[1], error ? error : "out of memory");
@@ -407,6 +428,79 @@ ngx_http_chantier_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mcf->pg_conninfo.len = value[1].len;
 
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_chantier_chomp(char *s)
+{
+    size_t  len;
+
+    len = ngx_strlen(s);
+
+    while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r')) {
+        s[--len] = '\0';
+    }
+}
+
+
+/*
+ * A query that timed out on our side keeps running on the server (PQcancel
+ * would block the worker, so it is not used): unless the conninfo sets its
+ * own "options", the server is told to give up after the same time.
+ */
+
+static ngx_int_t
+ngx_http_chantier_statement_timeout(ngx_conf_t *cf,
+    ngx_http_chantier_main_conf_t *mcf)
+{
+    u_char              *p;
+    size_t               len;
+    ngx_uint_t           has_options;
+    PQconninfoOption    *options, *option;
+
+    if (ngx_strncmp(mcf->pg_conninfo.data, "postgres", 8) == 0) {
+        /* a URI: left as written (README) */
+        return NGX_OK;
+    }
+
+    options = PQconninfoParse((char *) mcf->pg_conninfo.data, NULL);
+    if (options == NULL) {
+        return NGX_ERROR;
+    }
+
+    has_options = 0;
+
+    for (option = options; option->keyword != NULL; option++) {
+        if (ngx_strcmp(option->keyword, "options") == 0
+            && option->val != NULL)
+        {
+            has_options = 1;
+        }
+    }
+
+    PQconninfoFree(options);
+
+    if (has_options) {
+        return NGX_OK;
+    }
+
+    len = mcf->pg_conninfo.len
+          + sizeof(" options='-c statement_timeout='") - 1 + NGX_INT_T_LEN;
+
+    p = ngx_pnalloc(cf->pool, len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* a second later than ours, so that our timer (a 503) fires first */
+    mcf->pg_conninfo.len = ngx_sprintf(p, "%V options='-c statement_timeout=%M'"
+                                       "%Z", &mcf->pg_conninfo,
+                                       mcf->pg_query_timeout + 1000)
+                           - p - 1;
+    mcf->pg_conninfo.data = p;
+
+    return NGX_OK;
 }
 
 

@@ -64,6 +64,42 @@ ngx_http_chantier_api_arg(ngx_http_request_t *r, const char *name,
     value->len = dst - value->data;
     value->data[value->len] = '\0';
 
+    /* SQL gets it as a C string: it must be text, and all of it */
+    if (ngx_http_chantier_api_is_text(value) != NGX_OK) {
+        return NGX_ABORT;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_chantier_api_is_text(ngx_str_t *s)
+{
+    u_char    *p, *end;
+    uint32_t   c;
+
+    p = s->data;
+    end = s->data + s->len;
+
+    while (p < end) {
+
+        /* ngx_utf8_decode() is for multi-byte sequences only */
+        if (*p < 0x80) {
+            if (*p++ == '\0') {
+                return NGX_DECLINED;
+            }
+
+            continue;
+        }
+
+        c = ngx_utf8_decode(&p, end - p);
+
+        if (c > 0x10ffff) {
+            return NGX_DECLINED;
+        }
+    }
+
     return NGX_OK;
 }
 
@@ -87,7 +123,10 @@ ngx_http_chantier_api_new_password(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (value->value.len < CHANTIER_PASSWORD_MIN_LEN) {
+    /* the minimum counts characters, the maximum bytes (scrypt's input) */
+    if (ngx_utf8_length(value->value.data, value->value.len)
+        < CHANTIER_PASSWORD_MIN_LEN)
+    {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
             "password_too_short",
             "Le mot de passe doit contenir au moins 10 caractères.");

@@ -59,9 +59,16 @@ void ngx_http_chantier_api_health(ngx_http_request_t *r,
 void ngx_http_chantier_api_answer_sql(ngx_http_request_t *r,
     const char *sql, int nparams, const char *const *params);
 
-/* the query argument "name", unescaped, or NGX_DECLINED when absent */
+/*
+ * The query argument "name", unescaped and NUL-terminated: NGX_OK, or
+ * NGX_DECLINED when absent, NGX_ABORT when it is not valid UTF-8 text or
+ * holds a NUL.
+ */
 ngx_int_t ngx_http_chantier_api_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
+
+/* NGX_OK when s is valid UTF-8 without NUL */
+ngx_int_t ngx_http_chantier_api_is_text(ngx_str_t *s);
 
 /*
  * A password from a JSON member: a string of CHANTIER_PASSWORD_MIN_LEN to

@@ -99,8 +99,15 @@ ngx_http_chantier_api_admin_user_patch(ngx_http_request_t *r,
         return;
     }
 
+    /*
+     * A session carries the role it was opened with: a new role, like a
+     * deactivation, ends the user's sessions so that the next login sees
+     * it.
+     */
     active = ngx_http_chantier_json_get(ctx->json, "active");
-    if (active != NULL && active->type == NGX_HTTP_CHANTIER_JSON_FALSE) {
+    if ((active != NULL && active->type == NGX_HTTP_CHANTIER_JSON_FALSE)
+        || ngx_http_chantier_json_get(ctx->json, "role") != NULL)
+    {
         user->ends_sessions = 1;
     }
 
@@ -297,10 +304,7 @@ ngx_http_chantier_api_admin_users_search(ngx_http_request_t *r,
         ngx_str_set(&q, "");
     }
 
-    if (q.len > NGX_HTTP_CHANTIER_SEARCH_MAX
-        || ngx_utf8_length(q.data, q.len) == (size_t) NGX_ERROR
-        || ngx_strlchr(q.data, q.data + q.len, '\0') != NULL)
-    {
+    if (rc == NGX_ABORT || q.len > NGX_HTTP_CHANTIER_SEARCH_MAX) {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
             "La recherche (q) doit être un texte de 100 octets au plus.");
         return;

@@ -39,6 +39,12 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
         return;
     }
 
+    if (rc == NGX_ABORT) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
+            "L'identifiant du chantier (chantier) n'est pas un texte valide.");
+        return;
+    }
+
     if (ngx_http_chantier_fiches_is_client(ctx)) {
 
         if (rc == NGX_OK) {
@@ -62,9 +68,7 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
         return;
     }
 
-    if (code.len > NGX_HTTP_CHANTIER_CODE_MAX
-        || ngx_utf8_length(code.data, code.len) == (size_t) NGX_ERROR)
-    {
+    if (code.len > NGX_HTTP_CHANTIER_CODE_MAX) {
         ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
             "Aucun chantier ne porte cet identifiant.");
         return;

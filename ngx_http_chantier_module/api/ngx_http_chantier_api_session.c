@@ -4,8 +4,8 @@
  * A login is a chain of asynchronous steps, each a callback of the one
  * before:
  *
- *     failure counters (Redis) -> account (PostgreSQL) -> scrypt (thread
- *     pool) -> new session (Redis) -> 200
+ *     count the attempt (Redis) -> account (PostgreSQL) -> scrypt
+ *     (thread pool) -> new session (Redis) -> 200
  *
  * An unknown login goes through the same steps, scrypt included (against
  * no hash), and gets the same answer as a wrong password, so neither the
@@ -54,8 +54,6 @@ static ngx_int_t ngx_http_chantier_login_copy(ngx_pool_t *pool,
     PGresult *res, int column, ngx_str_t *out);
 static void ngx_http_chantier_login_verified(ngx_http_request_t *r,
     ngx_http_chantier_password_job_t *job);
-static void ngx_http_chantier_login_failed(ngx_http_request_t *r,
-    ngx_http_chantier_login_t *login);
 static void ngx_http_chantier_login_opened(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_logout_done(ngx_http_request_t *r,
@@ -63,8 +61,12 @@ static void ngx_http_chantier_logout_done(ngx_http_request_t *r,
 
 
 /*
- * KEYS failures of this login, failures from this address; ARGV their
- * limits.  Returns 0, or the seconds until the attempts may resume.
+ * KEYS attempts of this login, attempts from this address; ARGV their
+ * limits and the window.  Every attempt is counted before the password is
+ * checked, in one atomic step with the check, so that simultaneous
+ * attempts cannot all pass; a success then takes its attempt back
+ * (ngx_http_chantier_login_opened).  Returns 0, or the seconds until
+ * attempts may resume.
  */
 static char  ngx_http_chantier_login_check_lua[] =
     "for i = 1, 2 do\n"
@@ -75,14 +77,22 @@ static char  ngx_http_chantier_login_check_lua[] =
     "    return ttl\n"
     "  end\n"
     "end\n"
-    "return 0\n";
-
-/* KEYS the two counters; ARGV[1] the window in seconds */
-static char  ngx_http_chantier_login_fail_lua[] =
     "for i = 1, 2 do\n"
     "  if redis.call('INCR', KEYS[i]) == 1 then\n"
-    "    redis.call('EXPIRE', KEYS[i], ARGV[1])\n"
+    "    redis.call('EXPIRE', KEYS[i], ARGV[3])\n"
     "  end\n"
+    "end\n"
+    "return 0\n";
+
+/*
+ * KEYS the two counters: a success clears the login's attempts and gives
+ * back the address's one, so that an office behind one address is not
+ * locked out by its own successful logins.
+ */
+static char  ngx_http_chantier_login_success_lua[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then\n"
+    "  redis.call('DECR', KEYS[2])\n"
     "end\n"
     "return 1\n";
 
@@ -92,8 +102,8 @@ ngx_http_chantier_api_session_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     u_char                     *p;
-    size_t                      len[7];
-    const char                 *argv[7];
+    size_t                      len[8];
+    const char                 *argv[8];
     ngx_http_chantier_json_t   *name, *password;
     ngx_http_chantier_login_t  *login;
 
@@ -163,6 +173,7 @@ ngx_http_chantier_api_session_create(ngx_http_request_t *r,
     argv[4] = (char *) login->fails_address.data;
     argv[5] = NGX_HTTP_CHANTIER_FAILS_LOGIN;
     argv[6] = NGX_HTTP_CHANTIER_FAILS_ADDRESS;
+    argv[7] = NGX_HTTP_CHANTIER_FAILS_WINDOW;
 
     len[0] = 4;
     len[1] = sizeof(ngx_http_chantier_login_check_lua) - 1;
@@ -171,9 +182,10 @@ ngx_http_chantier_api_session_create(ngx_http_request_t *r,
     len[4] = login->fails_address.len;
     len[5] = sizeof(NGX_HTTP_CHANTIER_FAILS_LOGIN) - 1;
     len[6] = sizeof(NGX_HTTP_CHANTIER_FAILS_ADDRESS) - 1;
+    len[7] = sizeof(NGX_HTTP_CHANTIER_FAILS_WINDOW) - 1;
 
     if (ngx_http_chantier_redis_command(r, ngx_http_chantier_login_counted,
-                                        7, argv, len)
+                                        8, argv, len)
         != NGX_OK)
     {
         ngx_http_chantier_send_unavailable(r, "redis");
@@ -338,8 +350,11 @@ ngx_http_chantier_login_verified(ngx_http_request_t *r,
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
     login = ctx->data;
 
+    /* the attempt was counted before the check: nothing more to record */
     if (!job->verified) {
-        ngx_http_chantier_login_failed(r, login);
+        ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                     "bad_credentials",
+                                     "Identifiant ou mot de passe incorrect.");
         return;
     }
 
@@ -366,47 +381,14 @@ ngx_http_chantier_login_verified(ngx_http_request_t *r,
 }
 
 
-/*
- * Counting a failure needs no answer: Redis runs commands of a connection
- * in order, so the next attempt's check already sees this count.
- */
-
-static void
-ngx_http_chantier_login_failed(ngx_http_request_t *r,
-    ngx_http_chantier_login_t *login)
-{
-    size_t       len[6];
-    const char  *argv[6];
-
-    argv[0] = "EVAL";
-    argv[1] = ngx_http_chantier_login_fail_lua;
-    argv[2] = "2";
-    argv[3] = (char *) login->fails_login.data;
-    argv[4] = (char *) login->fails_address.data;
-    argv[5] = NGX_HTTP_CHANTIER_FAILS_WINDOW;
-
-    len[0] = 4;
-    len[1] = sizeof(ngx_http_chantier_login_fail_lua) - 1;
-    len[2] = 1;
-    len[3] = login->fails_login.len;
-    len[4] = login->fails_address.len;
-    len[5] = sizeof(NGX_HTTP_CHANTIER_FAILS_WINDOW) - 1;
-
-    (void) ngx_http_chantier_redis_command(NULL, NULL, 6, argv, len);
-
-    ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED, "bad_credentials",
-                                 "Identifiant ou mot de passe incorrect.");
-}
-
-
 static void
 ngx_http_chantier_login_opened(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     u_char                     *p;
-    size_t                      len[2];
+    size_t                      len[5];
     ngx_str_t                   body;
-    const char                 *argv[2];
+    const char                 *argv[5];
     ngx_http_chantier_login_t  *login;
 
     login = ctx->data;
@@ -416,13 +398,19 @@ ngx_http_chantier_login_opened(ngx_http_request_t *r,
         return;
     }
 
-    /* a success forgets this login's failures, not the address's */
-    argv[0] = "DEL";
-    argv[1] = (char *) login->fails_login.data;
-    len[0] = 3;
-    len[1] = login->fails_login.len;
+    argv[0] = "EVAL";
+    argv[1] = ngx_http_chantier_login_success_lua;
+    argv[2] = "2";
+    argv[3] = (char *) login->fails_login.data;
+    argv[4] = (char *) login->fails_address.data;
 
-    (void) ngx_http_chantier_redis_command(NULL, NULL, 2, argv, len);
+    len[0] = 4;
+    len[1] = sizeof(ngx_http_chantier_login_success_lua) - 1;
+    len[2] = 1;
+    len[3] = login->fails_login.len;
+    len[4] = login->fails_address.len;
+
+    (void) ngx_http_chantier_redis_command(NULL, NULL, 5, argv, len);
 
     body.len = sizeof("{\"user\":,\"csrf_token\":\"\"}") - 1
                + login->user_json.len + ctx->session.csrf_token.len;

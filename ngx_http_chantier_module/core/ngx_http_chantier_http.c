@@ -55,7 +55,8 @@ ngx_http_chantier_http_output(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (body == NULL || body->len == 0 || r->method == NGX_HTTP_HEAD) {
+    /* HEAD gets the headers of GET: nginx's header filter drops the body */
+    if (body == NULL || body->len == 0) {
         r->header_only = 1;
         r->headers_out.content_length_n = 0;
 
@@ -285,7 +286,8 @@ ngx_http_chantier_send_sql_error(ngx_http_request_t *r, PGresult *res)
         return;
     }
 
-    if (state != NULL && (ngx_strncmp(state, "57P", 3) == 0
+    /* 57014: statement_timeout, the server's side of our query timeout */
+    if (state != NULL && (ngx_strncmp(state, "57", 2) == 0
                           || ngx_strncmp(state, "08", 2) == 0
                           || ngx_strncmp(state, "53", 2) == 0))
     {

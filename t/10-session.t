@@ -1,0 +1,536 @@
+# Sessions (SPEC section 5, docs/API.md "Sessions" and "POST me/password"):
+# login, cookie flags, identical answer for an unknown login and a wrong
+# password, failed-login limiting, disabled accounts, logout, session
+# renewal, password change, CSRF, and that no password or hash is ever
+# answered.
+#
+# Failed logins count against 127.0.0.1 (100 per 15 min, shared by every
+# test file of a run): this file makes about 17 on purpose.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Digest::SHA qw(sha256_hex);
+use Time::HiRes qw(time);
+
+use lib 't/lib';
+use ChantierTest;
+
+
+# Every answer of this file, to look for passwords and hashes at the end.
+my @answers;
+{
+    no warnings 'redefine';
+    my $orig = \&ChantierTest::Client::raw_request;
+    *ChantierTest::Client::raw_request = sub {
+        my $r = $orig->(@_);
+        push @answers, $r;
+        return $r;
+    };
+}
+
+my @passwords;    # every password this file used
+
+sub is_error {
+    my ($r, $status, $code, $name) = @_;
+
+    subtest "$name: $status $code" => sub {
+        is $r->{status}, $status, 'status';
+        like $r->{headers}{'content-type'} // '', qr{^application/json},
+            'JSON content type';
+        my $j = $r->{json};
+        ok ref $j eq 'HASH' && ref $j->{error} eq 'HASH',
+            '{"error":{...}}' or diag $r->{raw};
+        is_deeply [sort keys %{ $j // {} }], ['error'], 'only "error"';
+        is_deeply [sort keys %{ ref $j eq 'HASH' && $j->{error} || {} }],
+            ['code', 'message'], 'error has code and message';
+        is $j->{error}{code}, $code, 'error code';
+        like $j->{error}{message} // '', qr/\S/, 'a message';
+    };
+}
+
+sub set_cookie_lines {
+    my ($r) = @_;
+    my $h = $r->{headers}{'set-cookie'};
+    return () unless defined $h;
+    return ref $h ? @$h : ($h);
+}
+
+# a client whose cookie is this raw token (a stolen or old cookie)
+sub with_token {
+    my ($token) = @_;
+    my $c = client();
+    $c->set_cookie(chantier_session => $token);
+    return $c;
+}
+
+sub session_key { return 'chantier:session:' . sha256_hex($_[0]) }
+
+sub fails_of {
+    my ($login) = @_;
+    my $n = redis_cli('get', "chantier:fails:login:$login");
+    return length $n ? $n : 0;
+}
+
+my $password = $ChantierTest::DEFAULT_PASSWORD;
+push @passwords, $password;
+
+
+# ---- login ----
+
+my $user = create_user(role => 'client');
+my $c = client();
+my $r = $c->login($user->{login}, $password);
+
+is $r->{status}, 200, 'login: 200' or diag $r->{raw};
+like $r->{headers}{'content-type'} // '', qr{^application/json},
+    'login: JSON';
+is_deeply [sort keys %{ $r->{json} // {} }], ['csrf_token', 'user'],
+    'login: {user, csrf_token}';
+is $r->{json}{user}{id}, $user->{id}, 'login: user.id';
+is $r->{json}{user}{login}, $user->{login}, 'login: user.login';
+is $r->{json}{user}{role}, 'client', 'login: user.role';
+like $r->{json}{csrf_token} // '', qr/^[A-Za-z0-9_-]{32,}$/,
+    'login: csrf_token, at least 32 url-safe characters';
+
+my @cookies = set_cookie_lines($r);
+is scalar @cookies, 1, 'login: one Set-Cookie';
+my $set = $cookies[0] // '';
+my ($token) = $set =~ /^chantier_session=([^;]*)/;
+like $token // '', qr/^[A-Za-z0-9_-]{43,}$/,
+    'cookie: chantier_session, 256 bits (43+ base64url characters)';
+like $set, qr/;\s*HttpOnly(;|$)/i, 'cookie: HttpOnly';
+like $set, qr/;\s*SameSite=Lax(;|$)/i, 'cookie: SameSite=Lax';
+like $set, qr/;\s*Path=\/(;|$)/, 'cookie: Path=/';
+unlike $set, qr/;\s*Secure(;|$)/i,
+    'cookie: no Secure (chantier_cookie_secure off in the test conf)';
+unlike $set, qr/;\s*(Max-Age|Expires)=/i,
+    'cookie: a session cookie (no Max-Age/Expires)';
+
+$r = $c->api(GET => 'me');
+is $r->{status}, 200, 'the cookie opens GET me';
+is $r->{json}{csrf_token}, $c->csrf, 'GET me: the csrf_token of the login';
+
+$r = client()->login(uc $user->{login}, $password);
+is $r->{status}, 200, 'login is case-insensitive' or diag $r->{raw};
+
+my $other = client()->login($user->{login}, $password);
+isnt $other->{json}{csrf_token}, $c->csrf,
+    'two sessions have different CSRF tokens';
+
+
+# ---- Redis keeps only hashes ----
+
+{
+    my $key = session_key($token);
+    is redis_cli('exists', $key), '1',
+        'Redis: chantier:session:<sha256 of the cookie> exists';
+
+    my %h = split /\n/, redis_cli('hgetall', $key);
+    is $h{user_id}, $user->{id}, 'Redis session: user_id';
+    is $h{role}, 'client', 'Redis session: role';
+    is $h{csrf}, $c->csrf, 'Redis session: csrf';
+
+    my $ttl = redis_cli('ttl', $key);
+    ok $ttl > 0 && $ttl <= 2 * 3600,
+        "Redis session expires after the idle timeout, 2 h ($ttl s)";
+
+    my @keys = split /\n/, redis_cli('--scan');
+    my @sessions = grep { /^chantier:session:/ } @keys;
+    ok @sessions >= 2, 'Redis: session keys found';
+    is_deeply [grep { !/^chantier:session:[0-9a-f]{64}$/ } @sessions], [],
+        'Redis: every session key is a SHA-256 in hex';
+
+    my $dump = join "\n", @keys;
+    for my $k (@keys) {
+        my $type = redis_cli('type', $k);
+        $dump .= "\n" . ($type eq 'hash'   ? redis_cli('hgetall', $k)
+                       : $type eq 'set'    ? redis_cli('smembers', $k)
+                       : $type eq 'string' ? redis_cli('get', $k)
+                       : '');
+    }
+    unlike $dump, qr/\Q$token\E/,
+        'the raw cookie token appears in no Redis key or value';
+    unlike $dump, qr/\Q$password\E/, 'no password in Redis';
+}
+
+
+# ---- expiry: idle timeout and absolute lifetime ----
+
+{
+    my ($ec, $u) = client_for(role => 'client');
+    my $key = session_key($ec->cookie('chantier_session'));
+
+    redis_cli('expire', $key, 1);
+    sleep 1.5;
+    is_error $ec->api(GET => 'me'), 401, 'not_logged_in',
+        'a session idle past its expiry';
+
+    ($ec) = client_for(role => 'client');
+    $key = session_key($ec->cookie('chantier_session'));
+
+    my $ttl = redis_cli('ttl', $key);
+    is $ec->api(GET => 'me')->{status}, 200, 'a fresh session';
+
+    # created 13 h ago: past the 12 h lifetime, however active
+    redis_cli('hset', $key, 'created', int(time) - 13 * 3600);
+    is_error $ec->api(GET => 'me'), 401, 'not_logged_in',
+        'a session past its absolute lifetime';
+    is redis_cli('exists', $key), '0', 'and it is deleted';
+
+    # created 12 h minus 60 s ago: the idle expiry may not outlive it
+    ($ec) = client_for(role => 'client');
+    $key = session_key($ec->cookie('chantier_session'));
+    redis_cli('hset', $key, 'created', int(time) - 12 * 3600 + 60);
+    is $ec->api(GET => 'me')->{status}, 200, 'a session near its lifetime';
+    $ttl = redis_cli('ttl', $key);
+    ok $ttl > 0 && $ttl <= 60,
+        "its expiry is cut to the end of its lifetime ($ttl s)";
+}
+
+
+# ---- unknown login and wrong password: the same answer ----
+
+my $t0 = time;
+my $wrong = api(POST => 'session',
+    { login => $user->{login}, password => 'not-the-password' });
+my $t_wrong = time - $t0;
+
+$t0 = time;
+my $unknown = api(POST => 'session',
+    { login => unique_login('nobody'), password => 'not-the-password' });
+my $t_unknown = time - $t0;
+
+push @passwords, 'not-the-password';
+
+is_error $wrong, 401, 'bad_credentials', 'wrong password';
+is_error $unknown, 401, 'bad_credentials', 'unknown login';
+is $unknown->{raw}, $wrong->{raw},
+    'unknown login and wrong password: byte-identical bodies';
+is_deeply [set_cookie_lines($wrong)], [], 'no cookie on a failed login';
+
+# both do the scrypt work: an unknown login is not answered much faster
+# (a loose bound, the machine may be busy)
+ok $t_unknown > $t_wrong / 4,
+    sprintf('similar timing: unknown %.0f ms, wrong password %.0f ms',
+            $t_unknown * 1000, $t_wrong * 1000);
+
+# the successful logins above cleared this login's count; the wrong
+# password made it 1
+is fails_of($user->{login}), 1, 'a wrong password counts one failure';
+
+
+# ---- 429 after 5 failures for one login ----
+
+{
+    # a "k" in the login: the Kelvin sign U+212A lower-cases to "k" in
+    # Unicode
+    my $u = create_user(role => 'client', login => unique_login('kclient'));
+
+    my @st;
+    for (1 .. 5) {
+        push @st, api(POST => 'session',
+            { login => $u->{login}, password => 'wrong-password-x' })->{status};
+    }
+    push @passwords, 'wrong-password-x';
+    is_deeply \@st, [(401) x 5], '5 wrong passwords: 401 each';
+
+    $r = api(POST => 'session',
+        { login => $u->{login}, password => $password });
+    is_error $r, 429, 'too_many_attempts',
+        '6th attempt, with the RIGHT password';
+    my $ra = $r->{headers}{'retry-after'} // '';
+    like $ra, qr/^\d+$/, "429 has Retry-After ($ra)";
+    ok $ra =~ /^\d+$/ && $ra >= 1 && $ra <= 900,
+        'Retry-After within the 15 min window';
+    is_deeply [set_cookie_lines($r)], [], 'no cookie on 429';
+
+    # another spelling of the same login is the same account
+    $r = api(POST => 'session',
+        { login => uc $u->{login}, password => $password });
+    is_error $r, 429, 'too_many_attempts', 'upper-case spelling, same count';
+
+    # other spellings that name the same account share its counter, or
+    # name no account: none may log in while it is locked
+    for my $spelling (" $u->{login}", "$u->{login} ",
+                      "\x{212A}" . substr($u->{login}, 1))
+    {
+        (my $shown = $spelling) =~ s/([^ -~])/sprintf '\\x{%X}', ord $1/ge;
+        $r = api(POST => 'session',
+            { login => $spelling, password => $password });
+        ok $r->{status} == 429 || $r->{status} == 401,
+            "locked account, login sent as \"$shown\": 429 or 401"
+            or diag "$r->{status} $r->{raw}";
+    }
+
+    # the limit is per login: another account still logs in
+    $r = client()->login($user->{login}, $password);
+    is $r->{status}, 200, 'another login is not limited';
+}
+
+
+# ---- the limit holds for attempts sent at the same time ----
+
+{
+    my $u = create_user(role => 'client');
+
+    pipe my $from_kids, my $to_parent or die "pipe: $!";
+    my @kids;
+
+    for my $i (1 .. 6) {
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            close $from_kids;
+            my $r = api(POST => 'session',
+                { login => $u->{login}, password => "wrong-parallel-$i" });
+            syswrite $to_parent, "$r->{status}\n";
+            exit 0;
+        }
+        push @kids, $pid;
+        push @passwords, "wrong-parallel-$i";
+    }
+    close $to_parent;
+    my @st = sort map { chomp; $_ } <$from_kids>;
+    waitpid $_, 0 for @kids;
+
+    is scalar @st, 6, '6 wrong passwords sent at once: 6 answers';
+
+    is scalar(grep { $_ == 401 } @st), 5,
+        "at most 5 of them checked (got: @st)";
+}
+
+
+# ---- a success clears that login's count ----
+
+{
+    my $u = create_user(role => 'client');
+    my $bad = { login => $u->{login}, password => 'wrong-password-y' };
+    push @passwords, 'wrong-password-y';
+
+    my @st = map { api(POST => 'session', $bad)->{status} } 1 .. 3;
+    is_deeply \@st, [401, 401, 401], '3 failures';
+    is fails_of($u->{login}), 3, 'Redis counts 3 failures';
+
+    $r = client()->login($u->{login}, $password);
+    is $r->{status}, 200, 'then the right password: 200';
+    is fails_of($u->{login}), 0, 'the login\'s count is gone';
+
+    # without the reset, the 6th failure in a row would be 429
+    @st = map { api(POST => 'session', $bad)->{status} } 1 .. 3;
+    is_deeply \@st, [401, 401, 401], '3 more failures: still 401, not 429';
+
+    $r = client()->login($u->{login}, $password);
+    is $r->{status}, 200, 'and the right password still logs in';
+}
+
+
+# ---- disabled account ----
+
+{
+    my ($uc, $u) = client_for(role => 'client');
+
+    $r = admin_client()->api(PATCH => "admin/users/$u->{id}",
+        { active => JSON::PP::false() });
+    is $r->{status}, 200, 'admin deactivates the account' or diag $r->{raw};
+
+    $r = api(POST => 'session',
+        { login => $u->{login}, password => $password });
+    is_error $r, 403, 'account_disabled', 'disabled account, right password';
+    is_deeply [set_cookie_lines($r)], [], 'no cookie for a disabled account';
+
+    $r = api(POST => 'session',
+        { login => $u->{login}, password => 'wrong-password-z' });
+    push @passwords, 'wrong-password-z';
+    is_error $r, 401, 'bad_credentials', 'disabled account, wrong password';
+    is $r->{raw}, $wrong->{raw},
+        'disabled + wrong password: the same body as any wrong password';
+
+    is_error $uc->api(GET => 'me'), 401, 'not_logged_in',
+        'the disabled user\'s open session';
+}
+
+
+# ---- logout ----
+
+{
+    my ($lc, $u) = client_for(role => 'employee');
+    my $tok = $lc->cookie('chantier_session');
+    my $key = session_key($tok);
+    my $set_key = "chantier:user:$u->{id}:sessions";
+
+    is redis_cli('sismember', $set_key, $key), '1',
+        'the session is listed in the user\'s set';
+
+    is_error api(DELETE => 'session'), 401, 'not_logged_in',
+        'DELETE session without a cookie';
+
+    $r = $lc->api(DELETE => 'session', undef, csrf => undef);
+    is_error $r, 403, 'csrf_invalid', 'DELETE session without X-CSRF-Token';
+    $r = $lc->api(DELETE => 'session', undef, csrf => 'forged');
+    is_error $r, 403, 'csrf_invalid', 'DELETE session with a wrong token';
+    $r = $lc->api(DELETE => 'session', undef, csrf => $c->csrf);
+    is_error $r, 403, 'csrf_invalid',
+        'DELETE session with another session\'s token';
+    is $lc->api(GET => 'me')->{status}, 200,
+        'the session survived the refused logouts';
+
+    $r = $lc->logout;
+    is $r->{status}, 204, 'logout: 204' or diag $r->{raw};
+    is $r->{raw}, '', 'logout: no body';
+    my ($clear) = set_cookie_lines($r);
+    like $clear // '', qr/^chantier_session=;/, 'logout clears the cookie';
+    like $clear // '', qr/Max-Age=0/i, 'logout: Max-Age=0';
+    like $clear // '', qr/;\s*Path=\/(;|$)/, 'logout: same Path';
+
+    is_error with_token($tok)->api(GET => 'me'), 401, 'not_logged_in',
+        'the old cookie after logout';
+    is redis_cli('exists', $key), '0', 'logout: the Redis key is gone';
+    is redis_cli('sismember', $set_key, $key), '0',
+        'logout: removed from the user\'s set';
+
+    is_error with_token($tok)->api(DELETE => 'session'), 401, 'not_logged_in',
+        'logout again with the old cookie';
+}
+
+
+# ---- a login renews the session id ----
+
+{
+    my ($rc, $u) = client_for(role => 'client');
+    my $old = $rc->cookie('chantier_session');
+    my $old_csrf = $rc->csrf;
+
+    $r = $rc->login($u->{login}, $password);    # the jar sends the old cookie
+    is $r->{status}, 200, 'second login in the same browser: 200';
+    my $new = $rc->cookie('chantier_session');
+    isnt $new, $old, 'a new session token';
+    isnt $rc->csrf, $old_csrf, 'a new CSRF token';
+
+    is_error with_token($old)->api(GET => 'me'), 401, 'not_logged_in',
+        'the session of the old cookie ended';
+    is redis_cli('exists', session_key($old)), '0',
+        'the old session is gone from Redis';
+    is $rc->api(GET => 'me')->{status}, 200, 'the new cookie works';
+
+    # a cookie of somebody else's session sent with a login ends it too:
+    # a fixed session id never becomes a logged-in one
+    my ($vc, $v) = client_for(role => 'client');
+    my $planted = $vc->cookie('chantier_session');
+    my $fixer = with_token($planted);
+    $r = $fixer->login($u->{login}, $password);
+    is $r->{status}, 200, 'login with a planted cookie';
+    isnt $fixer->cookie('chantier_session'), $planted,
+        'the planted token is not the new session';
+    is_error $vc->api(GET => 'me'), 401, 'not_logged_in',
+        'the session named by the cookie sent with a login ends';
+}
+
+
+# ---- password change ----
+
+{
+    my ($pc, $u) = client_for(role => 'client');
+    my $pc2 = client();
+    is $pc2->login($u->{login}, $password)->{status}, 200,
+        'a second session of the same user';
+    my $other_user = client_for(role => 'client');
+
+    my $new_pw = "nouveau-mot-de-passe-$$";
+    push @passwords, $new_pw;
+
+    $r = $pc->api(POST => 'me/password',
+        { current_password => $password, new_password => $new_pw },
+        csrf => undef);
+    is_error $r, 403, 'csrf_invalid', 'POST me/password without X-CSRF-Token';
+    $r = $pc->api(POST => 'me/password',
+        { current_password => $password, new_password => $new_pw },
+        csrf => $pc2->csrf);
+    is_error $r, 403, 'csrf_invalid',
+        'POST me/password with another session\'s token';
+
+    $r = $pc->api(POST => 'me/password',
+        { current_password => 'pas-le-bon-mot', new_password => $new_pw });
+    push @passwords, 'pas-le-bon-mot';
+    is_error $r, 403, 'wrong_password', 'wrong current password';
+
+    $r = $pc->api(POST => 'me/password',
+        { current_password => $password, new_password => 'court' });
+    is_error $r, 400, 'password_too_short', 'new password of 5 characters';
+
+    $r = $pc->api(POST => 'me/password',
+        { current_password => $password, new_password => '123456789' });
+    is_error $r, 400, 'password_too_short', 'new password of 9 characters';
+
+    # 5 characters of 2 bytes: 10 bytes, but 5 characters
+    {
+        my ($xc, $x) = client_for(role => 'client');
+        $r = $xc->api(POST => 'me/password',
+            { current_password => $password,
+              new_password => "\x{e9}\x{e9}\x{e9}\x{e9}\x{e9}" });
+        is_error $r, 400, 'password_too_short',
+            'new password of 5 accented characters (10 bytes)';
+    }
+
+    $r = $pc->api(POST => 'me/password',
+        { current_password => $password, new_password => 'x' x 257 });
+    is_error $r, 400, 'password_too_long', 'new password over 256 bytes';
+
+    is $pc2->api(GET => 'me')->{status}, 200,
+        'refused changes end no session';
+
+    $r = $pc->api(POST => 'me/password',
+        { current_password => $password, new_password => $new_pw });
+    is $r->{status}, 204, 'password change: 204' or diag $r->{raw};
+    is $r->{raw}, '', 'password change: no body';
+
+    is $pc->api(GET => 'me')->{status}, 200, 'this session goes on';
+    is $pc->api(PATCH => 'me', { phone => '0601020304' })->{status}, 200,
+        'this session still writes (its CSRF token unchanged)';
+    is_error $pc2->api(GET => 'me'), 401, 'not_logged_in',
+        'the user\'s other session ended';
+    is $other_user->api(GET => 'me')->{status}, 200,
+        'another user\'s session is untouched';
+
+    $r = client()->login($u->{login}, $new_pw);
+    is $r->{status}, 200, 'the new password logs in';
+    $r = api(POST => 'session',
+        { login => $u->{login}, password => $password });
+    is_error $r, 401, 'bad_credentials', 'the old password no longer does';
+
+    like psql("select password_hash from chantier.users where id = $u->{id}"),
+        qr/^\$scrypt\$/, 'the stored password is an scrypt hash';
+    unlike psql("select password_hash from chantier.users where id = $u->{id}"),
+        qr/\Q$new_pw\E/, 'not the password itself';
+
+    is_error api(POST => 'me/password',
+        { current_password => $password, new_password => $new_pw }),
+        401, 'not_logged_in', 'POST me/password without a session';
+}
+
+
+# ---- nothing ever answers a password or a hash ----
+
+{
+    my @leaks;
+
+    for my $a (@answers) {
+        my $text = $a->{raw};
+        for my $h (values %{ $a->{headers} }) {
+            $text .= "\n" . (ref $h ? join("\n", @$h) : $h);
+        }
+
+        push @leaks, "scrypt in: $a->{raw}" if $text =~ /scrypt/i;
+        push @leaks, "password field in: $a->{raw}"
+            if $text =~ /"(password|password_hash|hash)"\s*:/;
+
+        for my $pw (@passwords) {
+            push @leaks, "password in: $a->{raw}" if index($text, $pw) >= 0;
+        }
+    }
+
+    ok @answers > 50, scalar(@answers) . ' answers checked';
+    is_deeply \@leaks, [], 'no password, hash or "scrypt" in any answer';
+}
+
+done_testing;
