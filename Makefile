@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, run the whole stack on :8080
 #   make test       build, run the test suite against a private stack
 #   make bench      benchmarks (scripts/bench)
+#   make assets     npm packages (node_modules) and html/vendor/ (Quill)
 #   make clean      remove build/ and var/
 #
 # The module is built against a copy of Debian's nginx source (nginx-dev) in
@@ -45,15 +46,40 @@ NGX_INCS    := $(addprefix -I$(NGX_BUILD)/,src/core src/event \
                src/http/v2)
 LIBS        := -lpq -lhiredis -lyajl -lssl -lcrypto
 
-.PHONY: all module chantierctl unit run test bench clean distclean FORCE
+.PHONY: all module chantierctl unit assets run test bench clean distclean FORCE
 
-all: $(MODULE_SO) $(CTL)
+all: $(MODULE_SO) $(CTL) assets
 
 module: $(MODULE_SO)
 
 chantierctl: $(CTL)
 
 unit: $(UNIT_BINS)
+
+# Front-end packages come from npm (package.json, package-lock.json), never
+# committed: node_modules/ holds them (with playwright-core for the browser
+# tests), html/vendor/ the files of the editor the pages load.  npm runs
+# again only when package.json or the lock changed.
+NPM_STAMP   := node_modules/.chantier-installed
+VENDOR      := html/vendor
+VENDOR_FILES := $(addprefix $(VENDOR)/,quill.js quill.js.LICENSE.txt \
+                quill.snow.css)
+
+assets: $(VENDOR_FILES)
+
+$(NPM_STAMP): package.json $(wildcard package-lock.json)
+	@command -v npm >/dev/null || \
+	    { echo "error: npm missing: run scripts/install-deps" >&2; exit 1; }
+	if [ -f package-lock.json ]; then \
+	    npm ci --no-audit --no-fund; \
+	else \
+	    npm install --no-audit --no-fund; \
+	fi
+	touch $@
+
+$(VENDOR)/%: $(NPM_STAMP)
+	@mkdir -p $(VENDOR)
+	cp node_modules/quill/dist/$* $@
 
 
 # Pristine copy of the nginx source, made once.
@@ -112,6 +138,44 @@ $(BUILD)/unit/%_test: t/unit/%_test.c $(MODULE_FILES) \
 	 echo "$$cmd"; $$cmd
 
 
+# Fuzzing (libFuzzer, clang; Debian packages clang and libclang-rt-14-dev):
+# fuzz/delta_fuzz.c feeds bodies to the JSON parser then to the Delta
+# validator.  "make fuzz" runs it FUZZ_SECONDS (default 60), keeping what it
+# learns in var/fuzz/delta; "make fuzz-smoke" runs it 10 s from the seed
+# corpus only, for make test.  A crash leaves its input in var/fuzz/ and
+# fails the target.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BIN     := $(BUILD)/fuzz/delta_fuzz
+FUZZ_SRCS    := fuzz/delta_fuzz.c $(MODULE)/core/ngx_http_chantier_json.c \
+                $(MODULE)/render/ngx_http_chantier_delta.c
+FUZZ_DEPS    := $(wildcard $(MODULE)/*.h $(MODULE)/core/*_json.h \
+                $(MODULE)/render/*_delta.h)
+FUZZ_FLAGS   := -dict=fuzz/delta.dict -max_len=8192 -timeout=10 \
+                -artifact_prefix=var/fuzz/ -print_final_stats=1
+
+.PHONY: fuzz fuzz-smoke
+
+$(FUZZ_BIN): $(FUZZ_SRCS) $(FUZZ_DEPS) $(NGX_BUILD)/objs/Makefile
+	@command -v $(FUZZ_CC) >/dev/null || \
+	    { echo "error: $(FUZZ_CC) missing: run scripts/install-deps" >&2; \
+	      exit 1; }
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(STRICT) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all $(NGX_INCS) $(PG_INC) -I$(MODULE) \
+	    -o $@ $(FUZZ_SRCS) -lyajl
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p var/fuzz/delta
+	$(FUZZ_BIN) $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	    var/fuzz/delta fuzz/corpus/delta
+
+fuzz-smoke: $(FUZZ_BIN)
+	@rm -rf var/fuzz/smoke && mkdir -p var/fuzz/smoke
+	$(FUZZ_BIN) $(FUZZ_FLAGS) -max_total_time=10 \
+	    var/fuzz/smoke fuzz/corpus/delta
+
+
 # PORT=8080 by default; stops with Ctrl-C.
 run:
 	scripts/install-deps
@@ -129,6 +193,6 @@ bench: all
 clean:
 	@if [ -f var/run/stack.env ]; then VAR=$(CURDIR)/var/run scripts/stack stop; fi
 	@if [ -f var/test/stack.env ]; then VAR=$(CURDIR)/var/test scripts/stack stop; fi
-	rm -rf $(BUILD) var
+	rm -rf $(BUILD) var $(VENDOR)
 
 FORCE:

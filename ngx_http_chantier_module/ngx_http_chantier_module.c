@@ -13,6 +13,7 @@
 #include "ngx_http_chantier_module.h"
 #include "core/ngx_http_chantier_pg.h"
 #include "core/ngx_http_chantier_redis.h"
+#include "core/ngx_http_chantier_cache.h"
 
 
 ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
@@ -121,6 +122,13 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
       offsetof(ngx_http_chantier_main_conf_t, retry_after),
       NULL },
 
+    { ngx_string("chantier_fiche_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, fiche_cache_size),
+      NULL },
+
       ngx_null_command
 };
 
@@ -183,6 +191,7 @@ ngx_http_chantier_create_main_conf(ngx_conf_t *cf)
     mcf->session_idle = NGX_CONF_UNSET;
     mcf->session_lifetime = NGX_CONF_UNSET;
     mcf->retry_after = NGX_CONF_UNSET;
+    mcf->fiche_cache_size = NGX_CONF_UNSET_SIZE;
 
     return mcf;
 }
@@ -199,6 +208,7 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->session_idle, 2 * 3600);
     ngx_conf_init_value(mcf->session_lifetime, 12 * 3600);
     ngx_conf_init_value(mcf->retry_after, 5);
+    ngx_conf_init_size_value(mcf->fiche_cache_size, 64 * 1024 * 1024);
 
     mcf->pg_connect_timeout = mcf->pg_query_timeout;
 
@@ -571,6 +581,10 @@ ngx_http_chantier_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_chantier_cache_init_process(cycle, mcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -588,4 +602,5 @@ ngx_http_chantier_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_chantier_redis_exit_process(cycle, mcf);
     ngx_http_chantier_pg_exit_process(cycle, mcf);
+    ngx_http_chantier_cache_exit_process(cycle, mcf);
 }

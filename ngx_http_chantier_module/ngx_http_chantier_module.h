@@ -37,12 +37,14 @@ typedef struct {
     time_t                        session_idle;
     time_t                        session_lifetime;
     time_t                        retry_after;        /* seconds, for 503 */
+    size_t                        fiche_cache_size;   /* per worker */
 
     ngx_uint_t                    used;               /* a chantier_api */
 
     /* per-worker state, created in init_process */
     ngx_http_chantier_pg_pool_t  *pg;
     ngx_http_chantier_redis_t    *redis;
+    void                         *cache;              /* fiche documents */
 } ngx_http_chantier_main_conf_t;
 
 

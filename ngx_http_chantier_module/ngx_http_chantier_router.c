@@ -57,6 +57,21 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
     { NGX_HTTP_GET, "fiches/#", NGX_HTTP_CHANTIER_AUTH_USER, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiche_get },
 
+    { NGX_HTTP_POST, "fiches/#/posts", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_create },
+
+    { NGX_HTTP_PATCH, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_patch },
+
+    { NGX_HTTP_DELETE, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_delete },
+
+    { NGX_HTTP_POST, "posts/#/comments", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_comment_create },
+
+    { NGX_HTTP_DELETE, "comments/#", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_comment_delete },
+
     { NGX_HTTP_POST, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_user_create },
 

@@ -144,7 +144,6 @@ is_deeply $f->{posts}, [], 'fiche: posts []';
 
 # SPEC section 5: GET fiches/{id} has an ETag, If-None-Match gives 304
 {
-    local $TODO = 'ETag / If-None-Match of GET fiches/{id} not implemented';
     my $etag = $r->{headers}{etag};
     ok defined $etag, 'fiche: ETag';
     my $again = $a_c->api(GET => "fiches/$a1->{id}",

@@ -25,14 +25,19 @@ export const MESSAGES = {
         + 'problème persiste, contactez CLO.',
 };
 
-/* an API failure: status 0 means the server could not be reached */
+/*
+ * An API failure: status 0 means the server could not be reached.  body is
+ * the whole JSON answer when there was one (a 412 stale_version carries
+ * the current state of the object in it).
+ */
 export class ApiError extends Error {
-    constructor(status, code, message, retryAfter) {
+    constructor(status, code, message, retryAfter, body) {
         super(message);
         this.name = 'ApiError';
         this.status = status;
         this.code = code;
         this.retryAfter = retryAfter;   /* seconds, or null */
+        this.body = body || null;
     }
 }
 
@@ -114,9 +119,10 @@ async function errorFrom(response) {
     const retryAfter = parseRetryAfter(response.headers.get('Retry-After'));
     let code = null;
     let message = null;
+    let body = null;
 
     try {
-        const body = await response.json();
+        body = await response.json();
 
         if (body && body.error) {
             code = typeof body.error.code === 'string' ? body.error.code : null;
@@ -138,15 +144,11 @@ async function errorFrom(response) {
             ? 'unavailable' : `http_${response.status}`;
     }
 
-    return new ApiError(response.status, code, message, retryAfter);
+    return new ApiError(response.status, code, message, retryAfter, body);
 }
 
-/*
- * request('GET', 'me') -> the parsed JSON (null for 204).
- * options: {params, body (sent as JSON), headers}.
- * Throws ApiError for HTTP errors and for network failures (status 0).
- */
-export async function request(method, path, options = {}) {
+/* the fetch of request() and getFresh(): a Response that is ok or 304 */
+async function send(method, path, options) {
     const headers = new Headers(options.headers || {});
     const init = {
         method,
@@ -178,20 +180,54 @@ export async function request(method, path, options = {}) {
         throw new ApiError(0, 'network', MESSAGES.network, null);
     }
 
-    if (!response.ok) {
+    if (!response.ok && response.status !== 304) {
         throw await errorFrom(response);
     }
 
-    if (response.status === 204) {
-        return null;
-    }
+    return response;
+}
 
+async function json(response) {
     try {
         return await response.json();
     } catch {
         throw new ApiError(response.status, 'bad_response',
                            MESSAGES.unexpected, null);
     }
+}
+
+/*
+ * request('GET', 'me') -> the parsed JSON (null for 204).
+ * options: {params, body (sent as JSON), headers}.
+ * Throws ApiError for HTTP errors and for network failures (status 0).
+ */
+export async function request(method, path, options = {}) {
+    const response = await send(method, path, options);
+
+    if (response.status === 204) {
+        return null;
+    }
+
+    if (response.status === 304) {
+        throw new ApiError(304, 'not_modified', MESSAGES.unexpected, null);
+    }
+
+    return json(response);
+}
+
+/*
+ * A GET that may answer 304: getFresh('fiches/3', etag) -> {etag, data},
+ * or null when the server says the copy of that ETag is still current.
+ */
+export async function getFresh(path, etag) {
+    const headers = etag ? {'If-None-Match': etag} : {};
+    const response = await send('GET', path, {headers});
+
+    if (response.status === 304) {
+        return null;
+    }
+
+    return {etag: response.headers.get('ETag'), data: await json(response)};
 }
 
 /* POST api/session: returns the user, keeps the CSRF token */

@@ -175,6 +175,13 @@ export function formatDateTime(iso) {
         + `${parts.hour}:${parts.minute}`;
 }
 
+/* '2026-11-23T22:30:00Z' -> '23/11/2026' (the day in Paris) */
+export function formatDay(iso) {
+    const text = formatDateTime(iso);
+
+    return text ? text.slice(0, 10) : '';
+}
+
 export function fullName(user) {
     return [user.first_name, user.last_name].filter(Boolean).join(' ');
 }
@@ -212,5 +219,57 @@ export function wireLogout(summary) {
         }
 
         goToLogin();
+    });
+}
+
+/*
+ * A modal confirmation (<dialog>): resolves true when the user confirms,
+ * false when they cancel, press Escape or close it.  The cancel button has
+ * the focus first, so that Enter does not destroy anything by accident.
+ *
+ *   if (await confirmDialog({title, text, confirm: 'Supprimer'})) ...
+ */
+export function confirmDialog({title, text, confirm, cancel = 'Annuler'}) {
+    const titleId = `dialog-title-${Date.now()}`;
+    const cancelButton = el('button', {
+        type: 'button',
+        className: 'button button--secondary',
+    }, cancel);
+    const confirmButton = el('button', {
+        type: 'button',
+        className: 'button button--danger',
+    }, confirm);
+    const paragraphs = (Array.isArray(text) ? text : [text])
+        .map((line) => el('p', null, line));
+    const dialog = el('dialog', {
+        className: 'dialog',
+        'aria-labelledby': titleId,
+    },
+        el('h2', {className: 'dialog__title', id: titleId}, title),
+        ...paragraphs,
+        el('div', {className: 'dialog__actions'}, confirmButton,
+           cancelButton));
+    const opener = document.activeElement;
+
+    document.body.append(dialog);
+
+    return new Promise((resolve) => {
+        let answer = false;
+
+        confirmButton.addEventListener('click', () => {
+            answer = true;
+            dialog.close();
+        });
+        cancelButton.addEventListener('click', () => dialog.close());
+        dialog.addEventListener('close', () => {
+            dialog.remove();
+            if (opener && opener.isConnected && !answer) {
+                opener.focus();
+            }
+            resolve(answer);
+        });
+
+        dialog.showModal();
+        cancelButton.focus();
     });
 }

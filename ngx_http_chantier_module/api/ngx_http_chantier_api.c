@@ -33,6 +33,28 @@ ngx_http_chantier_api_answer_sql(ngx_http_request_t *r, const char *sql,
 }
 
 
+void
+ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r, const char *sql,
+    int nparams, const char *const *params)
+{
+    ngx_http_chantier_api_answer_sql(r, sql, nparams, params);
+}
+
+
+ngx_uint_t
+ngx_http_chantier_api_is_employee(ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_str_t  *role;
+
+    role = &ctx->session.role;
+
+    return (role->len == sizeof("employee") - 1
+            && ngx_strncmp(role->data, "employee", role->len) == 0)
+           || (role->len == sizeof("admin") - 1
+               && ngx_strncmp(role->data, "admin", role->len) == 0);
+}
+
+
 ngx_int_t
 ngx_http_chantier_api_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)

@@ -35,6 +35,20 @@ void ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
 void ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 
+/* api/ngx_http_chantier_api_posts.c */
+void ngx_http_chantier_api_post_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_post_patch(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_post_delete(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
+/* api/ngx_http_chantier_api_comments.c */
+void ngx_http_chantier_api_comment_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_comment_delete(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
 /* api/ngx_http_chantier_api_admin.c */
 void ngx_http_chantier_api_admin_user_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
@@ -58,6 +72,17 @@ void ngx_http_chantier_api_health(ngx_http_request_t *r,
  */
 void ngx_http_chantier_api_answer_sql(ngx_http_request_t *r,
     const char *sql, int nparams, const char *const *params);
+
+/*
+ * The same for a change of a fiche: "select status, body, fiche_id,
+ * fiche_version from api.<mutation>(...)".  The new version is what live
+ * updates announce.
+ */
+void ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r,
+    const char *sql, int nparams, const char *const *params);
+
+/* employees and admins write fiches */
+ngx_uint_t ngx_http_chantier_api_is_employee(ngx_http_chantier_ctx_t *ctx);
 
 /*
  * The query argument "name", unescaped and NUL-terminated: NGX_OK, or

@@ -9,10 +9,25 @@
 #include <ngx_http.h>
 
 #include "ngx_http_chantier_api.h"
+#include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
+#include "../core/ngx_http_chantier_cache.h"
 
 
 #define NGX_HTTP_CHANTIER_CODE_MAX  32
+
+
+typedef struct {
+    int64_t                        id;
+    char                          *id_text;
+    int64_t                        version;
+} ngx_http_chantier_fiche_t;
+
+
+static void ngx_http_chantier_fiche_versioned(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_fiche_rendered(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
 
 
 static ngx_uint_t
@@ -81,21 +96,181 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
 }
 
 
+/*
+ * GET /fiches/{id}:
+ *
+ *     version, if the user may see it (PostgreSQL, one indexed look-up)
+ *       -> 304 when If-None-Match names it
+ *       -> the worker's cached document of that version
+ *       -> or render it (PostgreSQL) and cache it
+ *
+ * Access is checked on every request; only the rendering is shared.
+ */
+
 void
 ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    const char  *params[3];
+    ngx_int_t                   rc;
+    const char                 *params[3];
+    ngx_http_chantier_fiche_t  *fiche;
 
-    params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = (char *) ctx->session.role.data;
-    params[2] = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
-
-    if (params[2] == NULL) {
+    fiche = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_fiche_t));
+    if (fiche == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_chantier_api_answer_sql(r,
-        "select status, body from api.fiche_get($1, $2, $3)", 3, params);
+    ctx->data = fiche;
+
+    fiche->id = ngx_atoof(ctx->id[0].data, ctx->id[0].len);
+    fiche->id_text = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
+
+    if (fiche->id_text == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = (char *) ctx->session.role.data;
+    params[2] = fiche->id_text;
+
+    rc = ngx_http_chantier_pg_query(r,
+             "select api.fiche_version($1, $2, $3)", 3, params,
+             ngx_http_chantier_fiche_versioned);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_int_t                       qrc;
+    ngx_str_t                       body;
+    const char                     *params[1];
+    ngx_http_chantier_ctx_t        *ctx;
+    ngx_http_chantier_fiche_t      *fiche;
+    ngx_http_chantier_cache_doc_t  *doc;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    fiche = ctx->data;
+
+    if (rc != NGX_OK) {
+        ngx_http_chantier_send_pg_result(r, res, rc);
+        return;
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                     "Cette fiche n'existe pas.");
+        return;
+    }
+
+    fiche->version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
+                               PQgetlength(res, 0, 0));
+
+    if (ngx_http_chantier_set_etag(r, fiche->version) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_chantier_etag_matches(r->headers_in.if_none_match,
+                                       fiche->version))
+    {
+        ngx_http_chantier_send(r, NGX_HTTP_NOT_MODIFIED, NULL);
+        return;
+    }
+
+    doc = ngx_http_chantier_cache_get(r, fiche->id, fiche->version);
+
+    if (doc != NULL) {
+        ngx_http_chantier_cache_body(doc, &body);
+        ngx_http_chantier_send(r, NGX_HTTP_OK, &body);
+        return;
+    }
+
+    params[0] = fiche->id_text;
+
+    qrc = ngx_http_chantier_pg_query(r,
+              "select version, body from api.fiche_document($1)", 1, params,
+              ngx_http_chantier_fiche_rendered);
+
+    if (qrc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (qrc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    int64_t                         version;
+    ngx_str_t                       body;
+    ngx_http_chantier_ctx_t        *ctx;
+    ngx_http_chantier_fiche_t      *fiche;
+    ngx_http_chantier_cache_doc_t  *doc;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    fiche = ctx->data;
+
+    if (rc != NGX_OK) {
+        ngx_http_chantier_send_pg_result(r, res, rc);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        /* deleted between the two queries */
+        ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                     "Cette fiche n'existe pas.");
+        return;
+    }
+
+    version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
+                        PQgetlength(res, 0, 0));
+
+    if (version != fiche->version) {
+        /* changed between the two queries: send what was rendered */
+        fiche->version = version;
+        r->headers_out.etag->hash = 0;
+
+        if (ngx_http_chantier_set_etag(r, version) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    doc = ngx_http_chantier_cache_put(r, fiche->id, version,
+                                      (u_char *) PQgetvalue(res, 0, 1),
+                                      PQgetlength(res, 0, 1));
+
+    if (doc != NULL) {
+        ngx_http_chantier_cache_body(doc, &body);
+
+    } else {
+        body.len = PQgetlength(res, 0, 1);
+        body.data = ngx_pnalloc(r->pool, body.len);
+        if (body.data == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_memcpy(body.data, PQgetvalue(res, 0, 1), body.len);
+    }
+
+    ngx_http_chantier_send(r, NGX_HTTP_OK, &body);
 }

@@ -43,7 +43,21 @@ ngx_http_chantier_http_output(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
 
-    ngx_str_set(&value, "no-store");
+    /*
+     * If-Match and If-None-Match mean versions of our objects, checked by
+     * the handlers (and SQL); nginx's filter would apply them to the
+     * answer instead, turning a successful PATCH into a 412.
+     */
+    r->disable_not_modified = 1;
+
+    /* a document with an ETag may be kept, but only revalidated */
+    if (r->headers_out.etag != NULL) {
+        ngx_str_set(&value, "private, no-cache");
+
+    } else {
+        ngx_str_set(&value, "no-store");
+    }
+
     if (ngx_http_chantier_add_header(r, "Cache-Control", &value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -221,7 +235,7 @@ ngx_http_chantier_send_pg_result(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+    if (PQntuples(res) != 1 || PQnfields(res) < 2) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "chantier: unexpected result shape (%d rows, %d cols)",
                       PQntuples(res), PQnfields(res));
@@ -330,6 +344,90 @@ ngx_http_chantier_add_header(ngx_http_request_t *r, const char *name,
     h->value.len = value->len;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_chantier_set_etag(ngx_http_request_t *r, int64_t version)
+{
+    ngx_table_elt_t  *etag;
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    if (etag == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN + 2);
+    if (etag->value.data == NULL) {
+        etag->hash = 0;
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+    ngx_str_set(&etag->key, "ETag");
+    etag->value.len = ngx_sprintf(etag->value.data, "\"%L\"", version)
+                      - etag->value.data;
+
+    r->headers_out.etag = etag;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Whether an If-None-Match or If-Match header lists the ETag of version:
+ * "*", or one of the comma-separated tags, weak or strong.
+ */
+
+ngx_uint_t
+ngx_http_chantier_etag_matches(ngx_table_elt_t *header, int64_t version)
+{
+    u_char  *p, *end, *start;
+
+    if (header == NULL) {
+        return 0;
+    }
+
+    p = header->value.data;
+    end = p + header->value.len;
+
+    while (p < end) {
+
+        while (p < end && (*p == ' ' || *p == ',')) {
+            p++;
+        }
+
+        if (p < end && *p == '*') {
+            return 1;
+        }
+
+        if (end - p > 2 && p[0] == 'W' && p[1] == '/') {
+            p += 2;
+        }
+
+        if (p < end && *p == '"') {
+            p++;
+        }
+
+        start = p;
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+        if (p > start && p - start <= 18
+            && ngx_atoof(start, p - start) == version
+            && (p == end || *p == '"' || *p == ',' || *p == ' '))
+        {
+            return 1;
+        }
+
+        while (p < end && *p != ',') {
+            p++;
+        }
+    }
+
+    return 0;
 }
 
 

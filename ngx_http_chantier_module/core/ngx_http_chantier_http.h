@@ -42,6 +42,13 @@ void ngx_http_chantier_send_pg_result(ngx_http_request_t *r, PGresult *res,
 ngx_int_t ngx_http_chantier_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 
+/* ETag "<version>": the answer may then be cached and revalidated */
+ngx_int_t ngx_http_chantier_set_etag(ngx_http_request_t *r, int64_t version);
+
+/* 1 when an If-None-Match / If-Match header names version (or is "*") */
+ngx_uint_t ngx_http_chantier_etag_matches(ngx_table_elt_t *header,
+    int64_t version);
+
 /* a NUL-terminated copy of s in the request pool */
 char *ngx_http_chantier_cstring(ngx_pool_t *pool, ngx_str_t *s);
 

@@ -1,0 +1,49 @@
+/*
+ * The worker's cache of rendered fiche documents, keyed by (fiche id,
+ * version).  A fiche is read far more often than it changes, and its
+ * version changes with every change, so a document rendered once serves
+ * every reader until the next change, with no invalidation to get wrong.
+ * Access is still checked on every request, before the cache.
+ */
+
+#ifndef _NGX_HTTP_CHANTIER_CACHE_H_INCLUDED_
+#define _NGX_HTTP_CHANTIER_CACHE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "../ngx_http_chantier_module.h"
+
+
+typedef struct ngx_http_chantier_cache_doc_s  ngx_http_chantier_cache_doc_t;
+
+
+/*
+ * Returns the document of (id, version) or NULL.  A returned document is
+ * held until r's pool is destroyed, so it may back the response buffers.
+ */
+ngx_http_chantier_cache_doc_t *ngx_http_chantier_cache_get(
+    ngx_http_request_t *r, int64_t id, int64_t version);
+
+/*
+ * Copies body into the cache as (id, version), dropping older versions of
+ * the same fiche and, past the size limit, the least recently used
+ * documents.  Returns the document, held for r like cache_get's, or NULL
+ * when memory is short (the caller then answers from its own copy).
+ */
+ngx_http_chantier_cache_doc_t *ngx_http_chantier_cache_put(
+    ngx_http_request_t *r, int64_t id, int64_t version, u_char *body,
+    size_t len);
+
+void ngx_http_chantier_cache_body(ngx_http_chantier_cache_doc_t *doc,
+    ngx_str_t *body);
+
+ngx_int_t ngx_http_chantier_cache_init_process(ngx_cycle_t *cycle,
+    ngx_http_chantier_main_conf_t *mcf);
+void ngx_http_chantier_cache_exit_process(ngx_cycle_t *cycle,
+    ngx_http_chantier_main_conf_t *mcf);
+
+
+#endif /* _NGX_HTTP_CHANTIER_CACHE_H_INCLUDED_ */
