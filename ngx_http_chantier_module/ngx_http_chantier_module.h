@@ -70,6 +70,7 @@ struct ngx_http_chantier_route_s {
     char                         *pattern;
     ngx_http_chantier_auth_e      auth;
     ngx_uint_t                    json_body;          /* body must be JSON */
+    ngx_uint_t                    user_document;      /* session brings it */
     size_t                        max_body;
     ngx_http_chantier_handler_pt  handler;
 };
@@ -89,6 +90,10 @@ typedef struct {
     ngx_str_t                     role;               /* client, employee, admin */
     ngx_str_t                     csrf_token;
     ngx_str_t                     token_hash;         /* hex sha256 of the cookie */
+
+    /* the user's cached document (GET me only), and its generation */
+    ngx_str_t                     user_json;
+    ngx_str_t                     user_generation;
 } ngx_http_chantier_session_t;
 
 

@@ -36,63 +36,63 @@ static ngx_int_t ngx_http_chantier_router_is_json(ngx_http_request_t *r);
 
 static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
 
-    { NGX_HTTP_POST, "session", NGX_HTTP_CHANTIER_AUTH_NONE, 1,
+    { NGX_HTTP_POST, "session", NGX_HTTP_CHANTIER_AUTH_NONE, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_session_create },
 
-    { NGX_HTTP_DELETE, "session", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+    { NGX_HTTP_DELETE, "session", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_session_delete },
 
-    { NGX_HTTP_GET, "me", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+    { NGX_HTTP_GET, "me", NGX_HTTP_CHANTIER_AUTH_USER, 0, 1,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_get },
 
-    { NGX_HTTP_PATCH, "me", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+    { NGX_HTTP_PATCH, "me", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_patch },
 
-    { NGX_HTTP_POST, "me/password", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+    { NGX_HTTP_POST, "me/password", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_password },
 
-    { NGX_HTTP_GET, "fiches", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+    { NGX_HTTP_GET, "fiches", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiches_list },
 
-    { NGX_HTTP_GET, "fiches/#", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+    { NGX_HTTP_GET, "fiches/#", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiche_get },
 
-    { NGX_HTTP_POST, "fiches/#/posts", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+    { NGX_HTTP_POST, "fiches/#/posts", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_create },
 
-    { NGX_HTTP_PATCH, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+    { NGX_HTTP_PATCH, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_patch },
 
-    { NGX_HTTP_DELETE, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+    { NGX_HTTP_DELETE, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_delete },
 
-    { NGX_HTTP_POST, "posts/#/comments", NGX_HTTP_CHANTIER_AUTH_USER, 1,
+    { NGX_HTTP_POST, "posts/#/comments", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_comment_create },
 
-    { NGX_HTTP_DELETE, "comments/#", NGX_HTTP_CHANTIER_AUTH_USER, 0,
+    { NGX_HTTP_DELETE, "comments/#", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_comment_delete },
 
-    { NGX_HTTP_POST, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
+    { NGX_HTTP_POST, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_user_create },
 
-    { NGX_HTTP_GET, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 0,
+    { NGX_HTTP_GET, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 0, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_users_search },
 
-    { NGX_HTTP_PATCH, "admin/users/#", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
+    { NGX_HTTP_PATCH, "admin/users/#", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_user_patch },
 
-    { NGX_HTTP_POST, "admin/chantiers", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
+    { NGX_HTTP_POST, "admin/chantiers", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_admin_chantier_create },
 
-    { NGX_HTTP_PATCH, "admin/chantiers/#", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1,
+    { NGX_HTTP_PATCH, "admin/chantiers/#", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_admin_chantier_patch },
 
-    { NGX_HTTP_GET, "health", NGX_HTTP_CHANTIER_AUTH_NONE, 0,
+    { NGX_HTTP_GET, "health", NGX_HTTP_CHANTIER_AUTH_NONE, 0, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_health },
 
-    { 0, NULL, NGX_HTTP_CHANTIER_AUTH_NONE, 0, 0, NULL }
+    { 0, NULL, NGX_HTTP_CHANTIER_AUTH_NONE, 0, 0, 0, NULL }
 };
 
 

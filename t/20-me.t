@@ -241,4 +241,42 @@ is $r->{status}, 200, 'the header name is case-insensitive';
         'another user\'s e-mail is unchanged';
 }
 
+# GET me may come from the user's document cached in Redis: every change,
+# by the user or by an admin, is seen at once by the next GET me, whichever
+# nginx worker answers it (the stack runs two: each GET below opens a new
+# connection, so both workers answer some of them)
+sub fresh_get_me {
+    my ($of) = @_;
+    my $fresh = ChantierTest::Client->new(keep_alive => 0);
+    $fresh->set_cookie(chantier_session => $of->cookie('chantier_session'));
+    return $fresh->api(GET => 'me');
+}
+
+{
+    my ($uc, $u) = client_for(role => 'client');
+    is $uc->api(GET => 'me')->{json}{first_name}, $u->{first_name},
+        'cache: first GET me';
+    is $uc->api(GET => 'me')->{json}{first_name}, $u->{first_name},
+        'cache: second GET me, the same';
+
+    $r = admin_client()->api(PATCH => "admin/users/$u->{id}",
+                             { first_name => "Renommé$$" });
+    is $r->{status}, 200, 'cache: an admin renames the user';
+    my @seen = map { fresh_get_me($uc)->{json}{first_name} // '' } 1 .. 10;
+    is_deeply \@seen, [("Renommé$$") x 10],
+        'cache: ten GET me on fresh connections all see the new name';
+
+    $r = $uc->api(PATCH => 'me', { email => "cache-$$\@example.test" });
+    is $r->{status}, 200, 'cache: PATCH me';
+    @seen = map { fresh_get_me($uc)->{json}{email} // '' } 1 .. 10;
+    is_deeply \@seen, [("cache-$$\@example.test") x 10],
+        'cache: ten GET me on fresh connections all see the new e-mail';
+
+    $r = admin_client()->api(PATCH => "admin/users/$u->{id}",
+                             { active => JSON::PP::false });
+    is $r->{status}, 200, 'cache: an admin deactivates the user';
+    is $uc->api(GET => 'me')->{status}, 401,
+        'cache: the deactivated user\'s GET me is 401';
+}
+
 done_testing;

@@ -57,8 +57,10 @@ is $r->{json}{id}, $user->{id}, 'GET me: the user';
 
 stop_postgres();
 
-$r = $c->api(GET => 'me');
-unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: GET me');
+# GET me may be answered from the user's document cached in Redis: GET
+# fiches always needs PostgreSQL
+$r = $c->api(GET => 'fiches');
+unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: GET fiches');
 unlike $r->{json}{error}{message} // '', qr/Redis/,
     'PostgreSQL down: the message does not blame Redis';
 
@@ -154,20 +156,20 @@ recovers('both restarted');
 
 # ---- a query slower than chantier_postgres_timeout ----
 #
-# Another session locks chantier.users for 8 s: GET me waits for the lock
+# Another session locks chantier.users for 8 s: GET fiches waits for the lock
 # until the module gives up (chantier_postgres_timeout, 5 s by default) and
 # answers 503.  Meanwhile the worker keeps serving other requests.
 
 SKIP: {
     skip 'could not lock chantier.users', 11 unless lock_users(8);
 
-    my $slow = background_get_me();
+    my $slow = background_get_fiches();
 
     sleep 1;
 
     my $t0 = time;
     $r = api(GET => 'health');
-    is $r->{status}, 200, 'lock held, GET me waiting: GET health 200';
+    is $r->{status}, 200, 'lock held, GET fiches waiting: GET health 200';
     cmp_ok time - $t0, '<', 1, 'lock held: GET health answers at once';
 
     $t0 = time;
@@ -180,9 +182,9 @@ SKIP: {
     cmp_ok $res->{seconds} // 0, '>=', 4, 'lock held: not before ~5 s'
         . sprintf(' (%.1f s)', $res->{seconds} // 0);
     cmp_ok $res->{seconds} // 99, '<', 7.5, 'lock held: soon after 5 s';
-    cmp_ok $res->{status} // 0, '!=', 200, 'lock held: GET me not a 200';
+    cmp_ok $res->{status} // 0, '!=', 200, 'lock held: GET fiches not a 200';
 
-    unavailable_bg($res, 'lock held: GET me after the query timeout');
+    unavailable_bg($res, 'lock held: GET fiches after the query timeout');
 }
 
 unlock_users();
@@ -198,7 +200,7 @@ recovers('lock released');
 SKIP: {
     skip 'could not lock chantier.users', 6 unless lock_users(8);
 
-    my $waiting = background_get_me();
+    my $waiting = background_get_fiches();
 
     my $cancelled = wait_until(sub {
         eval {
@@ -207,18 +209,18 @@ SKIP: {
                     where usename = current_user
                       and pid <> pg_backend_pid()
                       and wait_event_type = 'Lock'
-                      and query like '%me_get%'});
+                      and query like '%fiches_list%'});
         } // 0;
     }, timeout => 4);
 
-    ok $cancelled, 'the waiting query of GET me cancelled';
+    ok $cancelled, 'the waiting query of GET fiches cancelled';
 
     my $res = $waiting->();
 
     cmp_ok $res->{seconds} // 99, '<', 4.5,
         'cancelled: answered before the module\'s own timeout';
 
-    unavailable_bg($res, 'cancelled: GET me');
+    unavailable_bg($res, 'cancelled: GET fiches');
 }
 
 unlock_users();
@@ -314,10 +316,10 @@ sub unlock_users {
     undef $locker;
 }
 
-# GET me with the session of $c, from a child process, so that this one
+# GET fiches with the session of $c, from a child process, so that this one
 # can go on meanwhile.  Returns a sub that waits for the answer:
 # { status, seconds, retry_after, json }.
-sub background_get_me {
+sub background_get_fiches {
     pipe my $rd, my $wr or die "pipe: $!";
     my $pid = fork // die "fork: $!";
 
@@ -329,7 +331,7 @@ sub background_get_me {
         $same->set_cookie(chantier_session => $c->cookie('chantier_session'));
 
         my $t0 = time;
-        my $res = $same->api(GET => 'me');
+        my $res = $same->api(GET => 'fiches');
         print $wr json_encode({
             status      => $res->{status},
             seconds     => time - $t0,
@@ -346,7 +348,7 @@ sub background_get_me {
         my $out = do { local $/; <$rd> };
         waitpid $pid, 0;
         my $res = json_decode($out // '') // {};
-        diag "background GET me: $out" unless ($res->{status} // 0) == 503;
+        diag "background GET fiches: $out" unless ($res->{status} // 0) == 503;
         return $res;
     };
 }

@@ -1,7 +1,8 @@
 /*
  * Admin endpoints: accounts and chantiers.  The SQL functions validate the
- * fields; here we only hash passwords (thread pool) and end the sessions of
- * an account whose password was reset or that was deactivated.
+ * fields; here we only hash passwords (thread pool), drop the cached
+ * document of a changed account, and end the sessions of an account whose
+ * password was reset, whose role changed or that was deactivated.
  */
 
 #include <ngx_config.h>
@@ -38,6 +39,8 @@ static void ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
     ngx_http_chantier_admin_user_t *user);
 static void ngx_http_chantier_admin_user_saved(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_admin_user_changed(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_admin_user_done(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
@@ -222,14 +225,14 @@ static void
 ngx_http_chantier_admin_user_saved(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t                        keep, id;
+    ngx_str_t                        id;
     ngx_http_chantier_ctx_t         *ctx;
     ngx_http_chantier_admin_user_t  *user;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
     user = ctx->data;
 
-    if (rc != NGX_OK || !user->ends_sessions || PQntuples(res) != 1
+    if (rc != NGX_OK || user->user_id == NULL || PQntuples(res) != 1
         || ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
                     PQgetlength(res, 0, 0)) != NGX_HTTP_OK)
     {
@@ -248,12 +251,52 @@ ngx_http_chantier_admin_user_saved(ngx_http_request_t *r, PGresult *res,
 
     ngx_memcpy(user->answer.data, PQgetvalue(res, 0, 1), user->answer.len);
 
-    ctx->next = ngx_http_chantier_admin_user_done;
+    id.data = (u_char *) user->user_id;
+    id.len = ngx_strlen(user->user_id);
+
+    ctx->next = ngx_http_chantier_admin_user_changed;
+
+    rc = ngx_http_chantier_session_user_changed(r, ctx, &id);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "redis");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+/* the user's cached document is gone; now their sessions, when needed */
+
+static void
+ngx_http_chantier_admin_user_changed(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t                        rc;
+    ngx_str_t                        keep, id;
+    ngx_http_chantier_admin_user_t  *user;
+
+    user = ctx->data;
+
+    if (ctx->next_rc != NGX_OK) {
+        ngx_http_chantier_send_unavailable(r, "redis");
+        return;
+    }
+
+    if (!user->ends_sessions) {
+        ngx_http_chantier_send(r, user->status, &user->answer);
+        return;
+    }
 
     ngx_str_set(&keep, "");
 
     id.data = (u_char *) user->user_id;
     id.len = ngx_strlen(user->user_id);
+
+    ctx->next = ngx_http_chantier_admin_user_done;
 
     rc = ngx_http_chantier_session_end_others(r, ctx, &id, &keep);
 

@@ -24,6 +24,14 @@ typedef struct {
 } ngx_http_chantier_password_change_t;
 
 
+static void ngx_http_chantier_me_read(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc);
+static void ngx_http_chantier_me_send(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, ngx_str_t *json);
+static void ngx_http_chantier_me_patched(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_me_patch_done(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_me_password_stored(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
@@ -34,24 +42,128 @@ static void ngx_http_chantier_me_password_done(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 
 
+/*
+ * GET /me: the session lookup brought the user's cached document when
+ * there is one (a Redis round trip and no PostgreSQL); otherwise it is
+ * read from PostgreSQL and cached for the next time.
+ */
+
 void
 ngx_http_chantier_api_me_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    const char  *params[2];
+    ngx_int_t    rc;
+    const char  *params[1];
+
+    if (ctx->session.user_json.len) {
+        ngx_http_chantier_me_send(r, ctx, &ctx->session.user_json);
+        return;
+    }
 
     params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = (char *) ctx->session.csrf_token.data;
 
-    ngx_http_chantier_api_answer_sql(r,
-        "select status, body from api.me_get($1, $2)", 2, params);
+    rc = ngx_http_chantier_pg_query(r, "select api.me_document($1)",
+                                    1, params, ngx_http_chantier_me_read);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
 }
 
+
+static void
+ngx_http_chantier_me_read(ngx_http_request_t *r, PGresult *res, ngx_int_t rc)
+{
+    ngx_str_t                 json;
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_chantier_send_pg_result(r, res, rc);
+        return;
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                     "not_logged_in",
+                                     "Vous n'êtes plus connecté.");
+        return;
+    }
+
+    json.len = PQgetlength(res, 0, 0);
+    json.data = ngx_pnalloc(r->pool, json.len);
+    if (json.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memcpy(json.data, PQgetvalue(res, 0, 0), json.len);
+
+    if (ngx_http_chantier_session_user_store(r, ctx, &json) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_me_send(r, ctx, &json);
+}
+
+
+/* the user's document with the session's csrf_token added as last member */
+
+static void
+ngx_http_chantier_me_send(ngx_http_request_t *r, ngx_http_chantier_ctx_t *ctx,
+    ngx_str_t *json)
+{
+    u_char     *p, *end;
+    ngx_str_t   body;
+
+    end = json->data + json->len;
+
+    while (end > json->data && end[-1] != '}') {
+        end--;
+    }
+
+    if (end == json->data) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    end--;
+
+    body.data = ngx_pnalloc(r->pool, json->len
+                                     + sizeof(", \"csrf_token\": \"\"}") - 1
+                                     + ctx->session.csrf_token.len);
+    if (body.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_cpymem(body.data, json->data, end - json->data);
+    p = ngx_sprintf(p, ", \"csrf_token\": \"%V\"}", &ctx->session.csrf_token);
+
+    body.len = p - body.data;
+
+    ngx_http_chantier_send(r, NGX_HTTP_OK, &body);
+}
+
+
+/*
+ * PATCH /me: the change, then the user's cached document is dropped
+ * before answering, so that whatever worker serves the next GET me reads
+ * the new one.
+ */
 
 void
 ngx_http_chantier_api_me_patch(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
+    ngx_int_t    rc;
     const char  *params[3];
 
     params[0] = (char *) ctx->session.user_id_text.data;
@@ -63,9 +175,80 @@ ngx_http_chantier_api_me_patch(ngx_http_request_t *r,
         return;
     }
 
-    ngx_http_chantier_api_answer_sql(r,
-        "select status, body from api.me_patch($1, $2, $3::jsonb)",
-        3, params);
+    rc = ngx_http_chantier_pg_query(r,
+             "select status, body from api.me_patch($1, $2, $3::jsonb)",
+             3, params, ngx_http_chantier_me_patched);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_me_patched(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_str_t                *answer;
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (rc != NGX_OK || PQntuples(res) != 1
+        || ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
+                    PQgetlength(res, 0, 0)) != NGX_HTTP_OK)
+    {
+        ngx_http_chantier_send_pg_result(r, res, rc);
+        return;
+    }
+
+    answer = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (answer == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    answer->len = PQgetlength(res, 0, 1);
+    answer->data = ngx_pnalloc(r->pool, answer->len);
+    if (answer->data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memcpy(answer->data, PQgetvalue(res, 0, 1), answer->len);
+
+    ctx->data = answer;
+    ctx->next = ngx_http_chantier_me_patch_done;
+
+    rc = ngx_http_chantier_session_user_changed(r, ctx,
+                                                &ctx->session.user_id_text);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "redis");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_me_patch_done(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    if (ctx->next_rc != NGX_OK) {
+        ngx_http_chantier_send_unavailable(r, "redis");
+        return;
+    }
+
+    ngx_http_chantier_send(r, NGX_HTTP_OK, ctx->data);
 }
 
 

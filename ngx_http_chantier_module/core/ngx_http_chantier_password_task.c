@@ -6,7 +6,18 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
 #include "ngx_http_chantier_password_task.h"
+
+
+/*
+ * Hashing threads yield to the event loops: on a busy machine a worker's
+ * loop must get the CPU first, or every cheap request waits behind scrypt.
+ * Linux applies a nice value to one thread when given its thread id.
+ */
+#define NGX_HTTP_CHANTIER_HASH_NICE  10
 
 
 static void ngx_http_chantier_password_thread(void *data, ngx_log_t *log);
@@ -67,6 +78,11 @@ static void
 ngx_http_chantier_password_thread(void *data, ngx_log_t *log)
 {
     ngx_http_chantier_password_job_t  *job = data;
+
+#if (NGX_LINUX)
+    (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
+                       NGX_HTTP_CHANTIER_HASH_NICE);
+#endif
 
     if (job->verify) {
         job->verified = chantier_password_verify(job->password,

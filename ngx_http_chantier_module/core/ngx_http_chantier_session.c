@@ -33,12 +33,22 @@ static void ngx_http_chantier_session_done(ngx_http_request_t *r,
     redisReply *reply, ngx_int_t rc);
 static ngx_int_t ngx_http_chantier_session_copy(ngx_pool_t *pool,
     redisReply *reply, ngx_str_t *out);
+static ngx_int_t ngx_http_chantier_session_user_keys(ngx_http_request_t *r,
+    ngx_str_t *user_id, ngx_str_t *gen, ngx_str_t *doc);
 
 
 /*
- * KEYS[1] session; ARGV now, idle, lifetime.  Returns {user_id, role, csrf}
- * or nil.  The expiry is pushed back by "idle" but never past created +
- * lifetime, so an active session still ends at its absolute lifetime.
+ * KEYS[1] session; ARGV now, idle, lifetime, "1" for the user's document,
+ * a fresh generation.  Returns {user_id, role, csrf} or nil, plus with
+ * ARGV[4] the user's cached document (or false) and its generation.  The
+ * expiry is pushed back by "idle" but never past created + lifetime, so an
+ * active session still ends at its absolute lifetime.
+ *
+ * The document cache of a user is chantier:user:<id>:json, valid while
+ * chantier:user:<id>:gen is unchanged: every change of the user increments
+ * it (ngx_http_chantier_session_user_changed).  A generation found missing
+ * (Redis lost it) is created fresh and the document dropped, so a document
+ * can never outlive a change it did not see.
  */
 static char  ngx_http_chantier_session_find_lua[] =
     "local s = redis.call('HMGET', KEYS[1], 'user_id', 'role', 'csrf',"
@@ -47,7 +57,28 @@ static char  ngx_http_chantier_session_find_lua[] =
     "local left = tonumber(s[4]) + tonumber(ARGV[3]) - tonumber(ARGV[1])\n"
     "if left <= 0 then redis.call('DEL', KEYS[1]) return nil end\n"
     "redis.call('EXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), left))\n"
-    "return {s[1], s[2], s[3]}\n";
+    "if ARGV[4] ~= '1' then return {s[1], s[2], s[3]} end\n"
+    "local u = 'chantier:user:' .. s[1]\n"
+    "local gen = redis.call('GET', u .. ':gen')\n"
+    "if not gen then\n"
+    "  redis.call('SET', u .. ':gen', ARGV[5])\n"
+    "  redis.call('DEL', u .. ':json')\n"
+    "  return {s[1], s[2], s[3], false, ARGV[5]}\n"
+    "end\n"
+    "return {s[1], s[2], s[3], redis.call('GET', u .. ':json'), gen}\n";
+
+/* KEYS[1] generation, KEYS[2] document; ARGV generation read, document, ttl */
+static char  ngx_http_chantier_session_store_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS[1] generation, KEYS[2] document */
+static char  ngx_http_chantier_session_changed_lua[] =
+    "redis.call('INCR', KEYS[1])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "return 1\n";
 
 /*
  * KEYS[1] new session, KEYS[2] the user's session set, KEYS[3] the old
@@ -91,9 +122,9 @@ ngx_http_chantier_session_authenticate(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     u_char                         *p;
-    size_t                          len[7];
+    size_t                          len[9];
     ngx_str_t                       token;
-    const char                     *argv[7];
+    const char                     *argv[9];
     ngx_http_chantier_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
@@ -108,7 +139,7 @@ ngx_http_chantier_session_authenticate(ngx_http_request_t *r,
         return;
     }
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_TIME_T_LEN);
+    p = ngx_pnalloc(r->pool, 4 * NGX_TIME_T_LEN);
     if (p == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -132,12 +163,20 @@ ngx_http_chantier_session_authenticate(ngx_http_request_t *r,
     p = ngx_sprintf(p, "%T", mcf->session_lifetime);
     len[6] = (u_char *) p - (u_char *) argv[6];
 
+    argv[7] = ctx->route->user_document ? "1" : "0";
+    len[7] = 1;
+
+    /* a generation that no earlier one can equal: now, in milliseconds */
+    argv[8] = (char *) p;
+    p = ngx_sprintf(p, "%T%03M", ngx_time(), ngx_timeofday()->msec);
+    len[8] = (u_char *) p - (u_char *) argv[8];
+
     len[0] = 4;
     len[1] = sizeof(ngx_http_chantier_session_find_lua) - 1;
     len[2] = 1;
 
     if (ngx_http_chantier_redis_command(r, ngx_http_chantier_session_found,
-                                        7, argv, len)
+                                        9, argv, len)
         != NGX_OK)
     {
         ngx_http_chantier_send_unavailable(r, "redis");
@@ -164,7 +203,9 @@ ngx_http_chantier_session_found(ngx_http_request_t *r, redisReply *reply,
         return;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+    if (reply->type != REDIS_REPLY_ARRAY
+        || (reply->elements != 3 && reply->elements != 5))
+    {
         ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED,
                                      "not_logged_in",
                                      "Votre session a expiré, "
@@ -186,6 +227,20 @@ ngx_http_chantier_session_found(ngx_http_request_t *r, redisReply *reply,
                                      "not_logged_in",
                                      "Vous n'êtes pas connecté.");
         return;
+    }
+
+    if (reply->elements == 5) {
+        /* a missing document (nil) leaves user_json empty */
+        (void) ngx_http_chantier_session_copy(r->pool, reply->element[3],
+                                              &ctx->session.user_json);
+
+        if (ngx_http_chantier_session_copy(r->pool, reply->element[4],
+                                           &ctx->session.user_generation)
+            == NGX_ERROR)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
     }
 
     id = ngx_atoi(ctx->session.user_id_text.data,
@@ -429,6 +484,117 @@ ngx_http_chantier_session_end_others(ngx_http_request_t *r,
     {
         return NGX_DECLINED;
     }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_chantier_session_user_store(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, ngx_str_t *json)
+{
+    u_char                         *p;
+    size_t                          len[8];
+    ngx_str_t                       gen, doc;
+    const char                     *argv[8];
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+
+    if (ctx->session.user_generation.len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_chantier_session_user_keys(r, &ctx->session.user_id_text,
+                                            &gen, &doc)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "EVAL";
+    argv[1] = ngx_http_chantier_session_store_lua;
+    argv[2] = "2";
+    argv[3] = (char *) gen.data;
+    argv[4] = (char *) doc.data;
+    argv[5] = (char *) ctx->session.user_generation.data;
+    argv[6] = (char *) json->data;
+    argv[7] = (char *) p;
+
+    len[0] = 4;
+    len[1] = sizeof(ngx_http_chantier_session_store_lua) - 1;
+    len[2] = 1;
+    len[3] = gen.len;
+    len[4] = doc.len;
+    len[5] = ctx->session.user_generation.len;
+    len[6] = json->len;
+    len[7] = ngx_sprintf(p, "%T", mcf->session_lifetime) - p;
+
+    /* nobody waits: a document stored or not is right either way */
+    (void) ngx_http_chantier_redis_command(NULL, NULL, 8, argv, len);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_chantier_session_user_changed(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, ngx_str_t *user_id)
+{
+    size_t       len[5];
+    ngx_str_t    gen, doc;
+    const char  *argv[5];
+
+    if (ngx_http_chantier_session_user_keys(r, user_id, &gen, &doc)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "EVAL";
+    argv[1] = ngx_http_chantier_session_changed_lua;
+    argv[2] = "2";
+    argv[3] = (char *) gen.data;
+    argv[4] = (char *) doc.data;
+
+    len[0] = 4;
+    len[1] = sizeof(ngx_http_chantier_session_changed_lua) - 1;
+    len[2] = 1;
+    len[3] = gen.len;
+    len[4] = doc.len;
+
+    if (ngx_http_chantier_redis_command(r, ngx_http_chantier_session_done,
+                                        5, argv, len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chantier_session_user_keys(ngx_http_request_t *r,
+    ngx_str_t *user_id, ngx_str_t *gen, ngx_str_t *doc)
+{
+    gen->len = sizeof("chantier:user::gen") - 1 + user_id->len;
+    doc->len = sizeof("chantier:user::json") - 1 + user_id->len;
+
+    gen->data = ngx_pnalloc(r->pool, gen->len);
+    doc->data = ngx_pnalloc(r->pool, doc->len);
+
+    if (gen->data == NULL || doc->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(gen->data, "chantier:user:%V:gen", user_id);
+    ngx_sprintf(doc->data, "chantier:user:%V:json", user_id);
 
     return NGX_OK;
 }

@@ -51,4 +51,17 @@ ngx_int_t ngx_http_chantier_session_end_others(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, ngx_str_t *user_id, ngx_str_t *keep);
 
 
+/*
+ * The user's document (GET me) is cached in Redis beside the sessions.
+ * user_store() keeps json for the request's user unless the user changed
+ * since the session was read (no answer awaited); user_changed() marks a
+ * change of user_id, then ctx->next: await it before answering, so that
+ * the next GET me, on any worker, sees the change.
+ */
+ngx_int_t ngx_http_chantier_session_user_store(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, ngx_str_t *json);
+ngx_int_t ngx_http_chantier_session_user_changed(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, ngx_str_t *user_id);
+
+
 #endif /* _NGX_HTTP_CHANTIER_SESSION_H_INCLUDED_ */

@@ -15,14 +15,6 @@ use ChantierTest;
 
 my $repo = repo_dir();
 
-# chantierctl prints the admin it creates: not into the TAP stream
-{
-    open my $stdout, '>&', \*STDOUT or die "dup: $!\n";
-    open STDOUT, '>&', \*STDERR or die "dup: $!\n";
-    admin_client();
-    open STDOUT, '>&', $stdout or die "dup: $!\n";
-}
-
 my $employee = create_user(role => 'employee', civility => 'Mme',
     first_name => 'Marie', last_name => "Rousseau $$");
 my $client = create_user(role => 'client', civility => 'M.',

@@ -105,11 +105,17 @@ sub admin_client {
 
     -x $ctl or croak "$ctl not built (make)";
 
+    # chantierctl prints the new user on its standard output, which is the
+    # TAP stream here: send it to /dev/null (errors still go to stderr)
+    open my $saved, '>&', \*STDOUT or croak "dup STDOUT: $!";
+    open STDOUT, '>', '/dev/null' or croak "/dev/null: $!";
     open my $fh, '|-', $ctl, 'user', 'add', '--role', 'admin',
         '--login', $login, '--first-name', 'Admin', '--last-name', 'Test'
         or croak "cannot run $ctl: $!";
     print $fh "$DEFAULT_PASSWORD\n";
-    close $fh or croak "chantierctl user add failed (status $?)";
+    my $ok = close $fh;
+    open STDOUT, '>&', $saved or croak "restore STDOUT: $!";
+    $ok or croak "chantierctl user add failed (status $?)";
 
     my $c = ChantierTest::Client->new;
     my $r = $c->login($login, $DEFAULT_PASSWORD);
