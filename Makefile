@@ -183,7 +183,8 @@ run:
 	scripts/run
 
 # PROVE_ARGS to choose tests, e.g. make test PROVE_ARGS="t/10-session.t"
-test: all unit
+# the fuzzer runs 10 s from its seeds first: a crash fails the suite
+test: all unit fuzz-smoke
 	scripts/test
 
 bench: all

@@ -7,8 +7,9 @@
  * Besides the sanitizers, each input checks what callers rely on:
  *
  *   - the parser answers a tree, or NULL with a message (or none: memory);
- *   - the validator answers NGX_OK without a message, or NGX_DECLINED with
- *     a non-empty message in valid UTF-8 naming the op ("Opération N")
+ *   - the validator answers NGX_OK without a message, or NGX_DECLINED
+ *     (NGX_ABORT past a size limit) with a non-empty message in valid
+ *     UTF-8 naming the op ("Opération N")
  *     when an op is at fault; never NGX_ERROR unless memory or photo_ok
  *     failed;
  *   - it answers the same twice, and a valid document allocates nothing;
@@ -426,7 +427,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
 
-    } else if (rc == NGX_DECLINED) {
+    } else if (rc == NGX_DECLINED || rc == NGX_ABORT) {
         if (error.len == 0 || error.len > 400
             || !fuzz_utf8(error.data, error.len))
         {
@@ -461,7 +462,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fail_after = -1;
 
     if ((rc == NGX_OK && rc2 != NGX_OK)
-        || (rc == NGX_DECLINED && (rc2 != NGX_ERROR || error2.len != 0)))
+        || (rc != NGX_OK && (rc2 != NGX_ERROR || error2.len != 0)))
     {
         abort();
     }

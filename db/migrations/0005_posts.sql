@@ -248,7 +248,11 @@ begin
         perform api.invalid('body', 'doit être une chaîne de caractères.');
     end if;
 
-    v_text := regexp_replace(v_value #>> '{}', '^\s+|\s+$', '', 'g');
+    -- \s follows the locale, whose no-break spaces (U+00A0, U+2007,
+    -- U+202F) are no spaces: a comment of them alone would look empty
+    v_text := regexp_replace(v_value #>> '{}',
+                             '^[\s\u00a0\u2007\u202f]+'
+                             || '|[\s\u00a0\u2007\u202f]+$', '', 'g');
 
     if v_text = '' then
         perform api.invalid('body', 'est vide.');

@@ -112,7 +112,23 @@ export async function createEditor(container, options = {}) {
         theme: 'snow',
         formats: FORMATS,
         placeholder: options.placeholder || '',
-        modules: {toolbar: TOOLBAR},
+        modules: {
+            toolbar: TOOLBAR,
+            /*
+             * Tab leaves the editor, as everywhere else on the page: a
+             * keyboard user must not be trapped in it.  (Quill would insert
+             * a tab or indent a list; indentation is not allowed anyway.)
+             */
+            keyboard: {
+                bindings: {
+                    'tab': null,
+                    'indent': null,
+                    'outdent': null,
+                    'indent code-block': null,
+                    'outdent code-block': null,
+                },
+            },
+        },
     });
     const toolbar = quill.getModule('toolbar').container;
 

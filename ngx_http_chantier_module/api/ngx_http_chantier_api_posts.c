@@ -140,6 +140,7 @@ static ngx_int_t
 ngx_http_chantier_posts_check_body(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, ngx_uint_t required)
 {
+    char                      *message;
     ngx_int_t                  rc;
     ngx_str_t                  error;
     ngx_http_chantier_json_t  *delta;
@@ -163,10 +164,21 @@ ngx_http_chantier_posts_check_body(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (rc == NGX_DECLINED) {
+    if (rc == NGX_DECLINED || rc == NGX_ABORT) {
+        message = ngx_http_chantier_cstring(r->pool, &error);
+        if (message == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_ABORT) {
+            ngx_http_chantier_send_error(r,
+                NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large", message);
+            return NGX_DECLINED;
+        }
+
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
-            "invalid_delta",
-            (char *) ngx_http_chantier_cstring(r->pool, &error));
+                                     "invalid_delta", message);
         return NGX_DECLINED;
     }
 

@@ -268,6 +268,11 @@ ngx_http_chantier_json_escaped_len(ngx_str_t *in)
 
     len = 2;
 
+    if (in->len == 0) {
+        /* in->data may be NULL (ngx_str_null): no arithmetic on it */
+        return len;
+    }
+
     p = in->data;
     last = p + in->len;
 
@@ -309,10 +314,15 @@ ngx_http_chantier_json_escape(u_char *dst, ngx_str_t *in)
     u_char         *p, *last;
     static u_char   hex[] = "0123456789abcdef";
 
+    *dst++ = '"';
+
+    if (in->len == 0) {
+        *dst++ = '"';
+        return dst;
+    }
+
     p = in->data;
     last = p + in->len;
-
-    *dst++ = '"';
 
     while (p < last) {
 

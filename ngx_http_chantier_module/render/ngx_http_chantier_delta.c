@@ -68,6 +68,8 @@ typedef struct {
 } ngx_http_chantier_delta_attr_t;
 
 
+static ngx_int_t ngx_http_chantier_delta_too_large(
+    ngx_http_chantier_delta_ctx_t *ctx, char *text);
 static ngx_int_t ngx_http_chantier_delta_op(ngx_http_chantier_delta_ctx_t *ctx,
     ngx_http_chantier_json_t *op);
 static ngx_int_t ngx_http_chantier_delta_text(
@@ -183,9 +185,8 @@ ngx_http_chantier_delta_validate(ngx_pool_t *pool,
     }
 
     if (ops->count > NGX_HTTP_CHANTIER_DELTA_MAX_OPS) {
-        return ngx_http_chantier_delta_fail(&ctx,
-                     "Le document a trop d'opérations (10 000 au plus).",
-                     NULL, 0);
+        return ngx_http_chantier_delta_too_large(&ctx,
+                     "Le document a trop d'opérations (10 000 au plus).");
     }
 
     for (op = ops->child; op; op = op->next) {
@@ -332,8 +333,8 @@ ngx_http_chantier_delta_text(ngx_http_chantier_delta_ctx_t *ctx,
     ctx->length += n;
 
     if (ctx->length > NGX_HTTP_CHANTIER_DELTA_MAX_TEXT) {
-        return ngx_http_chantier_delta_fail(ctx,
-                     "le texte dépasse 20 000 caractères.", NULL, 0);
+        return ngx_http_chantier_delta_too_large(ctx,
+                     "le texte dépasse 20 000 caractères.");
     }
 
     return NGX_OK;
@@ -415,8 +416,8 @@ ngx_http_chantier_delta_embed(ngx_http_chantier_delta_ctx_t *ctx,
     ctx->length++;
 
     if (ctx->length > NGX_HTTP_CHANTIER_DELTA_MAX_TEXT) {
-        return ngx_http_chantier_delta_fail(ctx,
-                     "le texte dépasse 20 000 caractères.", NULL, 0);
+        return ngx_http_chantier_delta_too_large(ctx,
+                     "le texte dépasse 20 000 caractères.");
     }
 
     return NGX_OK;
@@ -637,6 +638,20 @@ ngx_http_chantier_delta_is(ngx_str_t *s, const char *text)
  * at a character boundary if long.  Returns NGX_DECLINED, or NGX_ERROR when
  * there is no memory left for the message.
  */
+
+/* a limit of size: the same message, but NGX_ABORT, for a 413 answer */
+
+static ngx_int_t
+ngx_http_chantier_delta_too_large(ngx_http_chantier_delta_ctx_t *ctx,
+    char *text)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_chantier_delta_fail(ctx, text, NULL, 0);
+
+    return (rc == NGX_DECLINED) ? NGX_ABORT : rc;
+}
+
 
 static ngx_int_t
 ngx_http_chantier_delta_fail(ngx_http_chantier_delta_ctx_t *ctx,

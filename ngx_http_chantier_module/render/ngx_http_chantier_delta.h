@@ -29,8 +29,9 @@ typedef ngx_int_t (*ngx_http_chantier_delta_photo_pt)(void *data, int64_t id);
  *
  * Returns NGX_OK; NGX_DECLINED with *error set to a French sentence for a
  * 400 answer, naming the offending op by its position counted from 1
- * ("Opération 3 : attribut « font » non autorisé."); or NGX_ERROR when the
- * pool ran out of memory or photo_ok() failed.
+ * ("Opération 3 : attribut « font » non autorisé."); NGX_ABORT, with
+ * *error set likewise, when a limit of size is passed (a 413 answer); or
+ * NGX_ERROR when the pool ran out of memory or photo_ok() failed.
  */
 ngx_int_t ngx_http_chantier_delta_validate(ngx_pool_t *pool,
     ngx_http_chantier_json_t *delta, ngx_http_chantier_delta_photo_pt photo_ok,

@@ -533,12 +533,14 @@ test_attributes(void)
     refused("{\"ops\":[{\"insert\":\"x\",\"attributes\":"
             "{\"background\":\"#fff\"}}]}",
             "attribut « background » non autorisé", "background refused");
-    refused("{\"ops\":[{\"insert\":\"x\",\"attributes\":{\"script\":\"sub\"}}]}",
+    refused("{\"ops\":[{\"insert\":\"x\""
+            ",\"attributes\":{\"script\":\"sub\"}}]}",
             "attribut « script » non autorisé", "script refused");
     refused("{\"ops\":[{\"insert\":\"\\n\",\"attributes\":"
             "{\"list\":\"bullet\",\"indent\":1}}]}",
             "attribut « indent » non autorisé", "indent refused");
-    refused("{\"ops\":[{\"insert\":\"\\n\",\"attributes\":{\"align\":\"center\"}}]}",
+    refused("{\"ops\":[{\"insert\":\"\\n\""
+            ",\"attributes\":{\"align\":\"center\"}}]}",
             "attribut « align »", "align refused");
     refused("{\"ops\":[{\"insert\":\"\\n\",\"attributes\":"
             "{\"code-block\":true}}]}", "« code-block »", "code-block refused");
@@ -547,7 +549,8 @@ test_attributes(void)
 
     refused("{\"ops\":[{\"insert\":\"x\",\"attributes\":{\"size\":\"12px\"}}]}",
             "« size » doit valoir", "size 12px refused");
-    refused("{\"ops\":[{\"insert\":\"x\",\"attributes\":{\"size\":\"normal\"}}]}",
+    refused("{\"ops\":[{\"insert\":\"x\""
+            ",\"attributes\":{\"size\":\"normal\"}}]}",
             "« size » doit valoir", "size normal refused");
     refused("{\"ops\":[{\"insert\":\"x\",\"attributes\":{\"size\":2}}]}",
             "« size » doit valoir", "size as a number refused");
@@ -556,7 +559,8 @@ test_attributes(void)
             "« header » doit valoir 1, 2 ou 3", "header 4 refused");
     refused("{\"ops\":[{\"insert\":\"\\n\",\"attributes\":{\"header\":0}}]}",
             "« header » doit valoir", "header 0 refused");
-    refused("{\"ops\":[{\"insert\":\"\\n\",\"attributes\":{\"header\":\"1\"}}]}",
+    refused("{\"ops\":[{\"insert\":\"\\n\""
+            ",\"attributes\":{\"header\":\"1\"}}]}",
             "« header » doit valoir", "header \"1\" (string) refused");
     refused("{\"ops\":[{\"insert\":\"\\n\",\"attributes\":{\"header\":1.0}}]}",
             "« header » doit valoir", "header 1.0 refused");
@@ -570,10 +574,12 @@ test_attributes(void)
             "{\"list\":\"unchecked\"}}]}",
             "« list » doit valoir", "list unchecked refused");
 
-    refused("{\"ops\":[{\"insert\":\"Titre\\n\",\"attributes\":{\"header\":1}}]}",
+    refused("{\"ops\":[{\"insert\":\"Titre\\n\""
+            ",\"attributes\":{\"header\":1}}]}",
             "« header » ne s'applique qu'à une fin de ligne",
             "header on text refused");
-    refused("{\"ops\":[{\"insert\":\"\\n \",\"attributes\":{\"list\":\"bullet\"}}]}",
+    refused("{\"ops\":[{\"insert\":\"\\n \""
+            ",\"attributes\":{\"list\":\"bullet\"}}]}",
             "« list » ne s'applique", "list on newline and space refused");
     refused("{\"ops\":[{\"insert\":\"\\n\",\"attributes\":"
             "{\"header\":1,\"list\":\"bullet\"}}]}",
@@ -585,7 +591,8 @@ test_attributes(void)
             "« italic » doit valoir true", "italic null refused");
     refused("{\"ops\":[{\"insert\":\"x\",\"attributes\":{\"underline\":1}}]}",
             "« underline » doit valoir true", "underline 1 refused");
-    refused("{\"ops\":[{\"insert\":\"x\",\"attributes\":{\"strike\":\"true\"}}]}",
+    refused("{\"ops\":[{\"insert\":\"x\""
+            ",\"attributes\":{\"strike\":\"true\"}}]}",
             "« strike » doit valoir true", "strike \"true\" refused");
 }
 
@@ -697,7 +704,7 @@ test_sizes(void)
     ngx_int_t  rc;
 
     ok(check_size(20000, "a", 0) == NGX_OK, "20000 characters accepted");
-    ok(check_size(20001, "a", 0) == NGX_DECLINED
+    ok(check_size(20001, "a", 0) == NGX_ABORT
        && err_has("Opération 1 : le texte dépasse 20 000 caractères"),
        "20001 characters refused");
     ok(check_size(20000, "\xc3\xa9", 0) == NGX_OK,
@@ -706,7 +713,7 @@ test_sizes(void)
        "20000 emoji accepted");
     ok(check_size(19999, "a", 1) == NGX_OK,
        "19999 characters and a photo accepted");
-    ok(check_size(20000, "a", 1) == NGX_DECLINED
+    ok(check_size(20000, "a", 1) == NGX_ABORT
        && err_has("Opération 2 : le texte dépasse"),
        "20000 characters and a photo refused at the photo");
 
@@ -727,7 +734,7 @@ test_sizes(void)
         p += sprintf(p, "]}");
 
         rc = check_len(buf, p - buf, NULL);
-        ok(i ? rc == NGX_DECLINED && err_has("trop d'opérations")
+        ok(i ? rc == NGX_ABORT && err_has("trop d'opérations")
              : rc == NGX_OK,
            i ? "10001 ops refused" : "10000 ops accepted");
     }
@@ -742,7 +749,7 @@ test_sizes(void)
     }
     p += sprintf(p, "]}");
 
-    ok(check_len(buf, p - buf, NULL) == NGX_DECLINED
+    ok(check_len(buf, p - buf, NULL) == NGX_ABORT
        && err_has("Opération 6 : le texte dépasse"),
        "6 ops of 4000 characters: the sixth is named");
 
@@ -783,7 +790,8 @@ test_blank(void)
 {
     const char  *docs[][2] = {
         { "{\"ops\":[{\"insert\":\"\\n\"}]}", "1" },
-        { "{\"ops\":[{\"insert\":\" \\t\\n\\n\"},{\"insert\":\" \\n\"}]}", "1" },
+        { "{\"ops\":[{\"insert\":\" \\t\\n\\n\"}"
+          ",{\"insert\":\" \\n\"}]}", "1" },
         { "{\"ops\":[{\"insert\":\"\\n\",\"attributes\":{\"header\":1}}]}",
           "1" },
         { "{\"ops\":[{\"insert\":\"x\\n\"}]}", "0" },
