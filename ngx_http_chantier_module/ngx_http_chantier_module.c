@@ -14,6 +14,7 @@
 #include "core/ngx_http_chantier_pg.h"
 #include "core/ngx_http_chantier_redis.h"
 #include "core/ngx_http_chantier_cache.h"
+#include "core/ngx_http_chantier_live.h"
 
 
 ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
@@ -129,6 +130,13 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
       offsetof(ngx_http_chantier_main_conf_t, fiche_cache_size),
       NULL },
 
+    { ngx_string("chantier_events_per_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, events_per_user),
+      NULL },
+
       ngx_null_command
 };
 
@@ -192,6 +200,7 @@ ngx_http_chantier_create_main_conf(ngx_conf_t *cf)
     mcf->session_lifetime = NGX_CONF_UNSET;
     mcf->retry_after = NGX_CONF_UNSET;
     mcf->fiche_cache_size = NGX_CONF_UNSET_SIZE;
+    mcf->events_per_user = NGX_CONF_UNSET_UINT;
 
     return mcf;
 }
@@ -209,6 +218,7 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->session_lifetime, 12 * 3600);
     ngx_conf_init_value(mcf->retry_after, 5);
     ngx_conf_init_size_value(mcf->fiche_cache_size, 64 * 1024 * 1024);
+    ngx_conf_init_uint_value(mcf->events_per_user, 10);
 
     mcf->pg_connect_timeout = mcf->pg_query_timeout;
 
@@ -585,6 +595,10 @@ ngx_http_chantier_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_chantier_live_init_process(cycle, mcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -600,6 +614,7 @@ ngx_http_chantier_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_chantier_live_exit_process(cycle, mcf);
     ngx_http_chantier_redis_exit_process(cycle, mcf);
     ngx_http_chantier_pg_exit_process(cycle, mcf);
     ngx_http_chantier_cache_exit_process(cycle, mcf);

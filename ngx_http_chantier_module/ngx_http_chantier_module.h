@@ -38,6 +38,7 @@ typedef struct {
     time_t                        session_lifetime;
     time_t                        retry_after;        /* seconds, for 503 */
     size_t                        fiche_cache_size;   /* per worker */
+    ngx_uint_t                    events_per_user;    /* streams, per worker */
 
     ngx_uint_t                    used;               /* a chantier_api */
 
@@ -45,6 +46,7 @@ typedef struct {
     ngx_http_chantier_pg_pool_t  *pg;
     ngx_http_chantier_redis_t    *redis;
     void                         *cache;              /* fiche documents */
+    void                         *live;               /* event streams */
 } ngx_http_chantier_main_conf_t;
 
 
@@ -89,7 +91,8 @@ typedef struct {
     ngx_str_t                     user_id_text;       /* decimal, for SQL */
     ngx_str_t                     role;               /* client, employee, admin */
     ngx_str_t                     csrf_token;
-    ngx_str_t                     token_hash;         /* hex sha256 of the cookie */
+    ngx_str_t                     token_hash;         /* its Redis key */
+    time_t                        expires;            /* unless used again */
 
     /* the user's cached document (GET me only), and its generation */
     ngx_str_t                     user_json;

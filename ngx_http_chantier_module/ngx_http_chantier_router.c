@@ -57,6 +57,9 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
     { NGX_HTTP_GET, "fiches/#", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiche_get },
 
+    { NGX_HTTP_GET, "fiches/#/events", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
+      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiche_events },
+
     { NGX_HTTP_POST, "fiches/#/posts", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
       NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_create },
 

@@ -10,7 +10,12 @@
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_json.h"
+#include "../core/ngx_http_chantier_live.h"
 #include "../crypto/chantier_password.h"
+
+
+static void ngx_http_chantier_api_mutated(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
 
 
 void
@@ -37,7 +42,44 @@ void
 ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r, const char *sql,
     int nparams, const char *const *params)
 {
-    ngx_http_chantier_api_answer_sql(r, sql, nparams, params);
+    ngx_int_t  rc;
+
+    rc = ngx_http_chantier_pg_query(r, sql, nparams, params,
+                                    ngx_http_chantier_api_mutated);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+/* the change is committed: announce its version, then answer */
+
+static void
+ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    off_t  fiche_id, version;
+
+    if (rc == NGX_OK && PQntuples(res) == 1 && PQnfields(res) == 4
+        && !PQgetisnull(res, 0, 2) && !PQgetisnull(res, 0, 3))
+    {
+        fiche_id = ngx_atoof((u_char *) PQgetvalue(res, 0, 2),
+                             PQgetlength(res, 0, 2));
+        version = ngx_atoof((u_char *) PQgetvalue(res, 0, 3),
+                            PQgetlength(res, 0, 3));
+
+        if (fiche_id > 0 && version > 0) {
+            ngx_http_chantier_live_publish(fiche_id, version);
+        }
+    }
+
+    ngx_http_chantier_send_pg_result(r, res, rc);
 }
 
 

@@ -35,6 +35,10 @@ void ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
 void ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 
+/* api/ngx_http_chantier_api_events.c */
+void ngx_http_chantier_api_fiche_events(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
 /* api/ngx_http_chantier_api_posts.c */
 void ngx_http_chantier_api_post_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);

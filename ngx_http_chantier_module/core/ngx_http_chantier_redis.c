@@ -99,6 +99,20 @@ struct ngx_http_chantier_redis_s {
     ngx_http_chantier_redis_conn_t     cmd;
     ngx_msec_t                         timeout;
     ngx_uint_t                         exiting;      /* unsigned:1 */
+
+    /*
+     * The subscriber: a second connection in subscribe mode, opened on
+     * the first ngx_http_chantier_redis_subscribe(), which subscribes
+     * again after every reconnection.
+     */
+    ngx_http_chantier_redis_conn_t     sub;
+    ngx_uint_t                         sub_started;  /* unsigned:1 */
+    ngx_uint_t                         sub_confirmed;
+    ngx_array_t                       *channels;     /* of char *, "*" ends
+                                                        a pattern */
+    ngx_http_chantier_redis_message_pt     on_message;
+    ngx_http_chantier_redis_subscribed_pt  on_subscribed;
+    void                              *sub_data;
 };
 
 
@@ -153,6 +167,11 @@ static void ngx_http_chantier_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_chantier_redis_cmd_finish(
     ngx_http_chantier_redis_cmd_t *cmd, redisReply *reply, ngx_int_t rc);
 static void ngx_http_chantier_redis_cmd_request_gone(void *data);
+
+static void ngx_http_chantier_redis_sub_up(
+    ngx_http_chantier_redis_conn_t *rc);
+static void ngx_http_chantier_redis_sub_reply(redisAsyncContext *ac,
+    void *reply, void *data);
 
 
 /* commands */
@@ -361,6 +380,148 @@ ngx_http_chantier_redis_cmd_request_gone(void *data)
 }
 
 
+/* the subscriber */
+
+/*
+ * Subscribes this worker to "channel" (a pattern when it ends with "*"):
+ * on_message(channel, payload, data) for every message, and
+ * on_subscribed(data) each time all subscriptions are in place again, after
+ * the first connection and after every reconnection, for whatever was
+ * missed meanwhile.  Call it from init_process, after the Redis layer's.
+ */
+
+ngx_int_t
+ngx_http_chantier_redis_subscribe(ngx_http_chantier_main_conf_t *mcf,
+    const char *channel, ngx_http_chantier_redis_message_pt on_message,
+    ngx_http_chantier_redis_subscribed_pt on_subscribed, void *data)
+{
+    const char                 **name;
+    ngx_http_chantier_redis_t   *redis;
+
+    redis = mcf->redis;
+
+    if (redis == NULL) {
+        return NGX_ERROR;
+    }
+
+    name = ngx_array_push(redis->channels);
+    if (name == NULL) {
+        return NGX_ERROR;
+    }
+
+    *name = channel;
+
+    redis->on_message = on_message;
+    redis->on_subscribed = on_subscribed;
+    redis->sub_data = data;
+
+    if (!redis->sub_started) {
+        redis->sub_started = 1;
+        ngx_http_chantier_redis_conn_connect(&redis->sub);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_chantier_redis_sub_up(ngx_http_chantier_redis_conn_t *rc)
+{
+    size_t                      len[2];
+    ngx_uint_t                  i;
+    const char                **channel, *argv[2];
+    ngx_http_chantier_redis_t  *redis;
+
+    redis = rc->data;
+    redis->sub_confirmed = 0;
+
+    channel = redis->channels->elts;
+
+    for (i = 0; i < redis->channels->nelts; i++) {
+        len[1] = ngx_strlen(channel[i]);
+
+        argv[0] = (channel[i][len[1] - 1] == '*') ? "PSUBSCRIBE"
+                                                  : "SUBSCRIBE";
+        len[0] = ngx_strlen(argv[0]);
+        argv[1] = channel[i];
+
+        if (redisAsyncCommandArgv(rc->ac, ngx_http_chantier_redis_sub_reply,
+                                  redis, 2, argv, len)
+            != REDIS_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "chantier: redis %s of \"%s\" not queued",
+                          argv[0], channel[i]);
+        }
+    }
+}
+
+
+/*
+ * hiredis keeps a subscription's callback and calls it for the
+ * confirmation, then for every message: ["subscribe", channel, n],
+ * ["message", channel, payload], ["psubscribe", pattern, n] or
+ * ["pmessage", pattern, channel, payload].  NULL when the connection is
+ * lost: the reconnection subscribes again.
+ */
+
+static void
+ngx_http_chantier_redis_sub_reply(redisAsyncContext *ac, void *reply,
+    void *data)
+{
+    ngx_http_chantier_redis_t *redis = data;
+
+    ngx_str_t    channel, payload;
+    redisReply  *r, *kind;
+
+    r = reply;
+
+    if (r == NULL || redis->exiting || r->type != REDIS_REPLY_ARRAY
+        || r->elements < 3)
+    {
+        return;
+    }
+
+    kind = r->element[0];
+
+    if (kind->type != REDIS_REPLY_STRING) {
+        return;
+    }
+
+    if (ngx_strcmp(kind->str, "subscribe") == 0
+        || ngx_strcmp(kind->str, "psubscribe") == 0)
+    {
+        if (++redis->sub_confirmed == redis->channels->nelts
+            && redis->on_subscribed)
+        {
+            redis->on_subscribed(redis->sub_data);
+        }
+
+        return;
+    }
+
+    if (ngx_strcmp(kind->str, "message") == 0) {
+        channel.data = (u_char *) r->element[1]->str;
+        channel.len = r->element[1]->len;
+        payload.data = (u_char *) r->element[2]->str;
+        payload.len = r->element[2]->len;
+
+    } else if (ngx_strcmp(kind->str, "pmessage") == 0 && r->elements == 4) {
+        channel.data = (u_char *) r->element[2]->str;
+        channel.len = r->element[2]->len;
+        payload.data = (u_char *) r->element[3]->str;
+        payload.len = r->element[3]->len;
+
+    } else {
+        return;
+    }
+
+    if (redis->on_message) {
+        redis->on_message(&channel, &payload, redis->sub_data);
+    }
+}
+
+
 /* per-worker state */
 
 ngx_int_t
@@ -394,6 +555,24 @@ ngx_http_chantier_redis_init_process(ngx_cycle_t *cycle,
     redis->cmd.name = "commands";
     redis->cmd.data = redis;
 
+    if (ngx_http_chantier_redis_conn_init(&redis->sub, cycle,
+                                          &mcf->redis_addr,
+                                          &mcf->redis_address,
+                                          mcf->redis_timeout)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    redis->sub.name = "subscriber";
+    redis->sub.data = redis;
+    redis->sub.on_up = ngx_http_chantier_redis_sub_up;
+
+    redis->channels = ngx_array_create(cycle->pool, 2, sizeof(char *));
+    if (redis->channels == NULL) {
+        return NGX_ERROR;
+    }
+
     mcf->redis = redis;
 
     ngx_http_chantier_redis_conn_connect(&redis->cmd);
@@ -417,6 +596,10 @@ ngx_http_chantier_redis_exit_process(ngx_cycle_t *cycle,
     redis->exiting = 1;
 
     ngx_http_chantier_redis_conn_close(&redis->cmd);
+
+    if (redis->sub_started) {
+        ngx_http_chantier_redis_conn_close(&redis->sub);
+    }
 
     mcf->redis = NULL;
 }

@@ -44,6 +44,21 @@ ngx_int_t ngx_http_chantier_redis_command(ngx_http_request_t *r,
     ngx_http_chantier_redis_handler_pt handler, int argc, const char **argv,
     const size_t *argvlen);
 
+/*
+ * Pub/sub: every worker holds one subscriber connection.  on_message gets
+ * each message of the subscribed channels; on_subscribed runs whenever the
+ * subscriptions are (again) in place, so that what was missed while Redis
+ * was away can be caught up.  Publishing is an ordinary command
+ * ("PUBLISH", channel, payload) on the command connection.
+ */
+typedef void (*ngx_http_chantier_redis_message_pt)(ngx_str_t *channel,
+    ngx_str_t *payload, void *data);
+typedef void (*ngx_http_chantier_redis_subscribed_pt)(void *data);
+
+ngx_int_t ngx_http_chantier_redis_subscribe(ngx_http_chantier_main_conf_t *mcf,
+    const char *channel, ngx_http_chantier_redis_message_pt on_message,
+    ngx_http_chantier_redis_subscribed_pt on_subscribed, void *data);
+
 ngx_int_t ngx_http_chantier_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_chantier_main_conf_t *mcf);
 void ngx_http_chantier_redis_exit_process(ngx_cycle_t *cycle,

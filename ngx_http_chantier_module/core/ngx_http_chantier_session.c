@@ -39,8 +39,9 @@ static ngx_int_t ngx_http_chantier_session_user_keys(ngx_http_request_t *r,
 
 /*
  * KEYS[1] session; ARGV now, idle, lifetime, "1" for the user's document,
- * a fresh generation.  Returns {user_id, role, csrf} or nil, plus with
- * ARGV[4] the user's cached document (or false) and its generation.  The
+ * a fresh generation.  Returns {user_id, role, csrf, seconds left} or nil,
+ * plus with ARGV[4] the user's cached document (or false) and its
+ * generation.  The
  * expiry is pushed back by "idle" but never past created + lifetime, so an
  * active session still ends at its absolute lifetime.
  *
@@ -56,16 +57,17 @@ static char  ngx_http_chantier_session_find_lua[] =
     "if not s[1] or not s[4] then return nil end\n"
     "local left = tonumber(s[4]) + tonumber(ARGV[3]) - tonumber(ARGV[1])\n"
     "if left <= 0 then redis.call('DEL', KEYS[1]) return nil end\n"
-    "redis.call('EXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), left))\n"
-    "if ARGV[4] ~= '1' then return {s[1], s[2], s[3]} end\n"
+    "local ttl = math.min(tonumber(ARGV[2]), left)\n"
+    "redis.call('EXPIRE', KEYS[1], ttl)\n"
+    "if ARGV[4] ~= '1' then return {s[1], s[2], s[3], ttl} end\n"
     "local u = 'chantier:user:' .. s[1]\n"
     "local gen = redis.call('GET', u .. ':gen')\n"
     "if not gen then\n"
     "  redis.call('SET', u .. ':gen', ARGV[5])\n"
     "  redis.call('DEL', u .. ':json')\n"
-    "  return {s[1], s[2], s[3], false, ARGV[5]}\n"
+    "  return {s[1], s[2], s[3], ttl, false, ARGV[5]}\n"
     "end\n"
-    "return {s[1], s[2], s[3], redis.call('GET', u .. ':json'), gen}\n";
+    "return {s[1], s[2], s[3], ttl, redis.call('GET', u .. ':json'), gen}\n";
 
 /* KEYS[1] generation, KEYS[2] document; ARGV generation read, document, ttl */
 static char  ngx_http_chantier_session_store_lua[] =
@@ -100,7 +102,11 @@ static char  ngx_http_chantier_session_create_lua[] =
     "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
     "return 1\n";
 
-/* KEYS[1] the user's session set; ARGV[1] the session to keep, or "" */
+/*
+ * KEYS[1] the user's session set; ARGV[1] the session to keep, or "",
+ * ARGV[2] the user id.  Every worker's event streams hear of it on
+ * chantier:session-end ("u:<user id>:<session kept>") and close theirs.
+ */
 static char  ngx_http_chantier_session_end_lua[] =
     "local n = 0\n"
     "for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
@@ -108,12 +114,18 @@ static char  ngx_http_chantier_session_end_lua[] =
     "    redis.call('DEL', k) redis.call('SREM', KEYS[1], k) n = n + 1\n"
     "  end\n"
     "end\n"
+    "redis.call('PUBLISH', 'chantier:session-end',"
+    " 'u:' .. ARGV[2] .. ':' .. ARGV[1])\n"
     "return n\n";
 
-/* KEYS[1] session, KEYS[2] the user's session set */
+/*
+ * KEYS[1] session, KEYS[2] the user's session set; its event streams hear
+ * "s:<session>" on chantier:session-end
+ */
 static char  ngx_http_chantier_session_destroy_lua[] =
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('SREM', KEYS[2], KEYS[1])\n"
+    "redis.call('PUBLISH', 'chantier:session-end', 's:' .. KEYS[1])\n"
     "return 1\n";
 
 
@@ -204,7 +216,8 @@ ngx_http_chantier_session_found(ngx_http_request_t *r, redisReply *reply,
     }
 
     if (reply->type != REDIS_REPLY_ARRAY
-        || (reply->elements != 3 && reply->elements != 5))
+        || (reply->elements != 4 && reply->elements != 6)
+        || reply->element[3]->type != REDIS_REPLY_INTEGER)
     {
         ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED,
                                      "not_logged_in",
@@ -229,12 +242,14 @@ ngx_http_chantier_session_found(ngx_http_request_t *r, redisReply *reply,
         return;
     }
 
-    if (reply->elements == 5) {
+    ctx->session.expires = ngx_time() + (time_t) reply->element[3]->integer;
+
+    if (reply->elements == 6) {
         /* a missing document (nil) leaves user_json empty */
-        (void) ngx_http_chantier_session_copy(r->pool, reply->element[3],
+        (void) ngx_http_chantier_session_copy(r->pool, reply->element[4],
                                               &ctx->session.user_json);
 
-        if (ngx_http_chantier_session_copy(r->pool, reply->element[4],
+        if (ngx_http_chantier_session_copy(r->pool, reply->element[5],
                                            &ctx->session.user_generation)
             == NGX_ERROR)
         {
@@ -454,9 +469,9 @@ ngx_int_t
 ngx_http_chantier_session_end_others(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, ngx_str_t *user_id, ngx_str_t *keep)
 {
-    size_t       len[5];
+    size_t       len[6];
     ngx_str_t    set;
-    const char  *argv[5];
+    const char  *argv[6];
 
     set.len = sizeof("chantier:user::sessions") - 1 + user_id->len;
     set.data = ngx_pnalloc(r->pool, set.len);
@@ -471,15 +486,17 @@ ngx_http_chantier_session_end_others(ngx_http_request_t *r,
     argv[2] = "1";
     argv[3] = (char *) set.data;
     argv[4] = (char *) keep->data;
+    argv[5] = (char *) user_id->data;
 
     len[0] = 4;
     len[1] = sizeof(ngx_http_chantier_session_end_lua) - 1;
     len[2] = 1;
     len[3] = set.len;
     len[4] = keep->len;
+    len[5] = user_id->len;
 
     if (ngx_http_chantier_redis_command(r, ngx_http_chantier_session_done,
-                                        5, argv, len)
+                                        6, argv, len)
         != NGX_OK)
     {
         return NGX_DECLINED;

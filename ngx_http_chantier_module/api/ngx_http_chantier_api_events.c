@@ -1,0 +1,136 @@
+/*
+ * GET /fiches/{id}/events: the live stream of a fiche (SSE).  The access
+ * rules are those of the fiche itself, checked once, here; the stream then
+ * belongs to core/ngx_http_chantier_live.c.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_chantier_api.h"
+#include "../core/ngx_http_chantier_pg.h"
+#include "../core/ngx_http_chantier_http.h"
+#include "../core/ngx_http_chantier_live.h"
+
+
+static void ngx_http_chantier_events_versioned(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static int64_t ngx_http_chantier_events_last_id(ngx_http_request_t *r);
+
+
+void
+ngx_http_chantier_api_fiche_events(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t    rc;
+    const char  *params[3];
+
+    if (ngx_http_chantier_live_may_open(r, ctx) != NGX_OK) {
+        ngx_http_chantier_send_too_many(r, 30);
+        return;
+    }
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = (char *) ctx->session.role.data;
+    params[2] = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
+
+    if (params[2] == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_chantier_pg_query(r,
+             "select api.fiche_version($1, $2, $3)", 3, params,
+             ngx_http_chantier_events_versioned);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, "postgres");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_events_versioned(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    off_t                     id, version;
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (rc != NGX_OK) {
+        ngx_http_chantier_send_pg_result(r, res, rc);
+        return;
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                     "Cette fiche n'existe pas.");
+        return;
+    }
+
+    id = ngx_atoof(ctx->id[0].data, ctx->id[0].len);
+    version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
+                        PQgetlength(res, 0, 0));
+
+    if (ngx_http_chantier_live_stream(r, ctx, id, version,
+                                      ngx_http_chantier_events_last_id(r))
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+/*
+ * The version the page already has: Last-Event-ID when the browser
+ * reconnects, or ?since=N, which a page passes on its first connection
+ * (EventSource cannot set headers).  -1 when neither is there.
+ */
+
+static int64_t
+ngx_http_chantier_events_last_id(ngx_http_request_t *r)
+{
+    off_t             n;
+    ngx_str_t         since;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Last-Event-ID") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Last-Event-ID",
+                               h[i].key.len) == 0)
+        {
+            n = ngx_atoof(h[i].value.data, h[i].value.len);
+            return (n == NGX_ERROR) ? -1 : n;
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "since", 5, &since) == NGX_OK) {
+        n = ngx_atoof(since.data, since.len);
+        return (n == NGX_ERROR) ? -1 : n;
+    }
+
+    return -1;
+}

@@ -1,0 +1,853 @@
+/*
+ * Event streams of fiches (text/event-stream), fed by Redis pub/sub.
+ *
+ * The story of a stream:
+ *
+ *   GET /fiches/{id}/events -> access checked (api/..._events.c) -> headers
+ *   sent, the stream registered under its fiche in this worker's tree ->
+ *   an event for every version published on chantier:fiche:<id>, a comment
+ *   line every 25 s -> closed when the client leaves, when its session
+ *   ends (chantier:session-end), at the session's expiry, when the client
+ *   reads too slowly, or when the worker exits.
+ *
+ * What a stream costs: its request (pool, connection) and two queue links;
+ * no Redis or PostgreSQL connection and no timer of its own.  One worker
+ * timer sends the comment lines and ends expired streams; another, only
+ * while streams are open, notices a graceful shutdown or reload so that
+ * streams end cleanly (last chunk sent) and pages reconnect to the new
+ * workers.
+ *
+ * Back pressure: an event is a few dozen bytes in a buffer of the stream's
+ * own small free list.  A client that lets NGX_HTTP_CHANTIER_LIVE_BACKLOG
+ * events pile up unsent is dropped; its browser reconnects and catches up
+ * with Last-Event-ID.  So memory never grows with a slow reader.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_chantier_live.h"
+#include "ngx_http_chantier_redis.h"
+#include "ngx_http_chantier_http.h"
+
+
+#define NGX_HTTP_CHANTIER_LIVE_HEARTBEAT    25000
+#define NGX_HTTP_CHANTIER_LIVE_EXIT_WATCH   1000
+#define NGX_HTTP_CHANTIER_LIVE_EVENT_SIZE   128
+#define NGX_HTTP_CHANTIER_LIVE_BACKLOG      16
+
+#define NGX_HTTP_CHANTIER_FICHE_CHANNEL     "chantier:fiche:"
+#define NGX_HTTP_CHANTIER_SESSION_CHANNEL   "chantier:session-end"
+
+
+typedef struct {
+    ngx_rbtree_t                      fiches;
+    ngx_rbtree_node_t                 sentinel;
+    ngx_queue_t                       streams;
+    ngx_uint_t                        count;
+    ngx_uint_t                        subscribed;   /* unsigned:1 */
+    ngx_event_t                       heartbeat;
+    ngx_event_t                       exit_watch;
+    ngx_log_t                        *log;
+} ngx_http_chantier_live_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t                 node;         /* key: the fiche id */
+    ngx_queue_t                       streams;
+} ngx_http_chantier_live_fiche_t;
+
+
+typedef struct {
+    ngx_queue_t                       in_fiche;
+    ngx_queue_t                       in_worker;
+    ngx_http_request_t               *request;
+    ngx_http_chantier_live_t         *live;
+    ngx_http_chantier_live_fiche_t   *fiche;
+    int64_t                           user_id;
+    ngx_str_t                         session;      /* its Redis key */
+    int64_t                           version;      /* last announced */
+    time_t                            expires;
+    ngx_chain_t                      *free;
+    ngx_chain_t                      *busy;
+    ngx_uint_t                        closed;       /* unsigned:1 */
+} ngx_http_chantier_live_stream_t;
+
+
+static void ngx_http_chantier_live_message(ngx_str_t *channel,
+    ngx_str_t *payload, void *data);
+static void ngx_http_chantier_live_subscribed(void *data);
+static void ngx_http_chantier_live_fiche_changed(
+    ngx_http_chantier_live_t *live, int64_t id, int64_t version);
+static void ngx_http_chantier_live_session_ended(
+    ngx_http_chantier_live_t *live, ngx_str_t *payload);
+static ngx_int_t ngx_http_chantier_live_register(
+    ngx_http_chantier_live_t *live, ngx_http_chantier_live_stream_t *stream,
+    int64_t fiche_id);
+static void ngx_http_chantier_live_unregister(
+    ngx_http_chantier_live_stream_t *stream);
+static void ngx_http_chantier_live_send_version(
+    ngx_http_chantier_live_stream_t *stream);
+static void ngx_http_chantier_live_send(
+    ngx_http_chantier_live_stream_t *stream, u_char *data, size_t len);
+static void ngx_http_chantier_live_writer(ngx_http_request_t *r);
+static void ngx_http_chantier_live_flushed(
+    ngx_http_chantier_live_stream_t *stream, ngx_int_t rc);
+static void ngx_http_chantier_live_close(
+    ngx_http_chantier_live_stream_t *stream, ngx_int_t rc);
+static void ngx_http_chantier_live_cleanup(void *data);
+static void ngx_http_chantier_live_heartbeat(ngx_event_t *ev);
+static void ngx_http_chantier_live_exit_watch(ngx_event_t *ev);
+
+
+static u_char  ngx_http_chantier_live_comment[] = ": \n\n";
+static u_char  ngx_http_chantier_live_hello[] = "retry: 2000\n: ok\n\n";
+
+
+void
+ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
+{
+    u_char       channel[sizeof(NGX_HTTP_CHANTIER_FICHE_CHANNEL)
+                         + NGX_INT64_LEN];
+    u_char       payload[NGX_INT64_LEN];
+    size_t       len[3];
+    const char  *argv[3];
+
+    argv[0] = "PUBLISH";
+    len[0] = sizeof("PUBLISH") - 1;
+
+    argv[1] = (char *) channel;
+    len[1] = ngx_sprintf(channel, NGX_HTTP_CHANTIER_FICHE_CHANNEL "%L",
+                         fiche_id)
+             - channel;
+
+    argv[2] = (char *) payload;
+    len[2] = ngx_sprintf(payload, "%L", version) - payload;
+
+    /*
+     * Nobody waits: the change is committed and answered either way.  If
+     * Redis is down, open pages miss it until Redis is back; they then
+     * refetch (ngx_http_chantier_live_subscribed).
+     */
+    (void) ngx_http_chantier_redis_command(NULL, NULL, 3, argv, len);
+}
+
+
+ngx_int_t
+ngx_http_chantier_live_may_open(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_uint_t                        n;
+    ngx_queue_t                      *q;
+    ngx_http_chantier_live_t         *live;
+    ngx_http_chantier_main_conf_t    *mcf;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+    live = mcf->live;
+
+    if (live == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = 0;
+
+    for (q = ngx_queue_head(&live->streams);
+         q != ngx_queue_sentinel(&live->streams);
+         q = ngx_queue_next(q))
+    {
+        stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t,
+                                in_worker);
+
+        if (stream->user_id == ctx->session.user_id) {
+            n++;
+        }
+    }
+
+    return (n < mcf->events_per_user) ? NGX_OK : NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_chantier_live_stream(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, int64_t fiche_id, int64_t version,
+    int64_t last_event_id)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         value;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_chantier_live_t         *live;
+    ngx_http_chantier_main_conf_t    *mcf;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    static ngx_str_t  type = ngx_string("text/event-stream; charset=utf-8");
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+    live = mcf->live;
+
+    stream = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_live_stream_t));
+    if (stream == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    stream->request = r;
+    stream->live = live;
+    stream->user_id = ctx->session.user_id;
+    stream->session = ctx->session.token_hash;
+    stream->expires = ctx->session.expires;
+    stream->version = version;
+    stream->closed = 1;
+
+    cln->handler = ngx_http_chantier_live_cleanup;
+    cln->data = stream;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_type = type;
+    r->headers_out.content_type_len = type.len;
+    r->headers_out.content_length_n = -1;
+    r->disable_not_modified = 1;
+
+    ngx_str_set(&value, "no-store");
+    if (ngx_http_chantier_add_header(r, "Cache-Control", &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a proxy in front must pass events on at once */
+    ngx_str_set(&value, "no");
+    if (ngx_http_chantier_add_header(r, "X-Accel-Buffering", &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_chantier_live_register(live, stream, fiche_id) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        ngx_http_chantier_live_close(stream, NGX_ERROR);
+        return NGX_OK;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_chantier_live_writer;
+
+    ctx->data = stream;
+
+    ngx_http_chantier_live_send(stream, ngx_http_chantier_live_hello,
+                                sizeof(ngx_http_chantier_live_hello) - 1);
+
+    /* a page that reconnects catches up at once */
+    if (!stream->closed && last_event_id >= 0 && last_event_id < version) {
+        ngx_http_chantier_live_send_version(stream);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chantier_live_register(ngx_http_chantier_live_t *live,
+    ngx_http_chantier_live_stream_t *stream, int64_t fiche_id)
+{
+    ngx_rbtree_node_t               *node, *sentinel;
+    ngx_http_chantier_live_fiche_t  *fiche;
+
+    node = live->fiches.root;
+    sentinel = live->fiches.sentinel;
+    fiche = NULL;
+
+    while (node != sentinel) {
+
+        if ((ngx_rbtree_key_t) fiche_id == node->key) {
+            fiche = (ngx_http_chantier_live_fiche_t *) node;
+            break;
+        }
+
+        node = ((ngx_rbtree_key_t) fiche_id < node->key) ? node->left
+                                                           : node->right;
+    }
+
+    if (fiche == NULL) {
+        fiche = ngx_alloc(sizeof(ngx_http_chantier_live_fiche_t), live->log);
+        if (fiche == NULL) {
+            return NGX_ERROR;
+        }
+
+        fiche->node.key = (ngx_rbtree_key_t) fiche_id;
+        ngx_queue_init(&fiche->streams);
+        ngx_rbtree_insert(&live->fiches, &fiche->node);
+    }
+
+    stream->fiche = fiche;
+    stream->closed = 0;
+
+    ngx_queue_insert_tail(&fiche->streams, &stream->in_fiche);
+    ngx_queue_insert_tail(&live->streams, &stream->in_worker);
+    live->count++;
+
+    if (!live->heartbeat.timer_set) {
+        ngx_add_timer(&live->heartbeat, NGX_HTTP_CHANTIER_LIVE_HEARTBEAT);
+    }
+
+    if (!live->exit_watch.timer_set) {
+        ngx_add_timer(&live->exit_watch, NGX_HTTP_CHANTIER_LIVE_EXIT_WATCH);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_chantier_live_unregister(ngx_http_chantier_live_stream_t *stream)
+{
+    ngx_http_chantier_live_t        *live;
+    ngx_http_chantier_live_fiche_t  *fiche;
+
+    live = stream->live;
+    fiche = stream->fiche;
+
+    stream->closed = 1;
+
+    ngx_queue_remove(&stream->in_fiche);
+    ngx_queue_remove(&stream->in_worker);
+    live->count--;
+
+    if (ngx_queue_empty(&fiche->streams)) {
+        ngx_rbtree_delete(&live->fiches, &fiche->node);
+        ngx_free(fiche);
+    }
+}
+
+
+/* Redis told us something: a new version of a fiche, or a session ended */
+
+static void
+ngx_http_chantier_live_message(ngx_str_t *channel, ngx_str_t *payload,
+    void *data)
+{
+    ngx_http_chantier_live_t *live = data;
+
+    off_t   id, version;
+    size_t  prefix;
+
+    prefix = sizeof(NGX_HTTP_CHANTIER_FICHE_CHANNEL) - 1;
+
+    if (channel->len > prefix
+        && ngx_strncmp(channel->data, NGX_HTTP_CHANTIER_FICHE_CHANNEL, prefix)
+           == 0)
+    {
+        id = ngx_atoof(channel->data + prefix, channel->len - prefix);
+        version = ngx_atoof(payload->data, payload->len);
+
+        if (id > 0 && version > 0) {
+            ngx_http_chantier_live_fiche_changed(live, id, version);
+        }
+
+        return;
+    }
+
+    if (channel->len == sizeof(NGX_HTTP_CHANTIER_SESSION_CHANNEL) - 1
+        && ngx_strncmp(channel->data, NGX_HTTP_CHANTIER_SESSION_CHANNEL,
+                       channel->len) == 0)
+    {
+        ngx_http_chantier_live_session_ended(live, payload);
+    }
+}
+
+
+static void
+ngx_http_chantier_live_fiche_changed(ngx_http_chantier_live_t *live,
+    int64_t id, int64_t version)
+{
+    ngx_uint_t                        n;
+    ngx_queue_t                      *q, *next;
+    ngx_rbtree_node_t                *node, *sentinel;
+    ngx_http_chantier_live_fiche_t   *fiche;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    node = live->fiches.root;
+    sentinel = live->fiches.sentinel;
+
+    while (node != sentinel && node->key != (ngx_rbtree_key_t) id) {
+        node = ((ngx_rbtree_key_t) id < node->key) ? node->left : node->right;
+    }
+
+    if (node == sentinel) {
+        return;
+    }
+
+    fiche = (ngx_http_chantier_live_fiche_t *) node;
+
+    /*
+     * A send may close its own stream (a slow reader), and closing the
+     * last stream frees the fiche with its queue: count first, and never
+     * look at the queue again after the last one.
+     */
+    n = 0;
+
+    for (q = ngx_queue_head(&fiche->streams);
+         q != ngx_queue_sentinel(&fiche->streams);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    for (q = ngx_queue_head(&fiche->streams); n; n--, q = next) {
+        next = ngx_queue_next(q);
+        stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t, in_fiche);
+
+        if (version > stream->version) {
+            stream->version = version;
+            ngx_http_chantier_live_send_version(stream);
+        }
+    }
+}
+
+
+/*
+ * "s:<session key>": that session ended (logout); "u:<user id>:<key>":
+ * all the user's sessions but <key> ended (password change, deactivation).
+ */
+
+static void
+ngx_http_chantier_live_session_ended(ngx_http_chantier_live_t *live,
+    ngx_str_t *payload)
+{
+    u_char                           *p, *end, *colon;
+    off_t                             user_id;
+    ngx_str_t                         keep;
+    ngx_queue_t                      *q, *next;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    p = payload->data;
+    end = p + payload->len;
+
+    if (payload->len < 3 || p[1] != ':') {
+        return;
+    }
+
+    user_id = -1;
+    keep.data = p + 2;
+    keep.len = end - keep.data;
+
+    if (p[0] == 'u') {
+        colon = ngx_strlchr(p + 2, end, ':');
+        if (colon == NULL) {
+            return;
+        }
+
+        user_id = ngx_atoof(p + 2, colon - (p + 2));
+        keep.data = colon + 1;
+        keep.len = end - keep.data;
+    }
+
+    for (q = ngx_queue_head(&live->streams);
+         q != ngx_queue_sentinel(&live->streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t,
+                                in_worker);
+
+        if (p[0] == 's') {
+            if (stream->session.len == keep.len
+                && ngx_strncmp(stream->session.data, keep.data, keep.len)
+                   == 0)
+            {
+                ngx_http_chantier_live_close(stream, NGX_OK);
+            }
+
+            continue;
+        }
+
+        if (stream->user_id == user_id
+            && (stream->session.len != keep.len
+                || ngx_strncmp(stream->session.data, keep.data, keep.len)
+                   != 0))
+        {
+            ngx_http_chantier_live_close(stream, NGX_OK);
+        }
+    }
+}
+
+
+/*
+ * The subscriptions are (again) in place.  After Redis came back, events
+ * may have been missed: every open stream gets its last version again, and
+ * its page refetches (cheaply: a 304 if nothing changed).
+ */
+
+static void
+ngx_http_chantier_live_subscribed(void *data)
+{
+    ngx_http_chantier_live_t *live = data;
+
+    ngx_queue_t                      *q, *next;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    if (!live->subscribed) {
+        live->subscribed = 1;
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, live->log, 0,
+                  "chantier: resubscribed, %ui event streams told to refetch",
+                  live->count);
+
+    for (q = ngx_queue_head(&live->streams);
+         q != ngx_queue_sentinel(&live->streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t,
+                                in_worker);
+
+        ngx_http_chantier_live_send_version(stream);
+    }
+}
+
+
+static void
+ngx_http_chantier_live_send_version(ngx_http_chantier_live_stream_t *stream)
+{
+    u_char   event[NGX_HTTP_CHANTIER_LIVE_EVENT_SIZE];
+    u_char  *p;
+
+    p = ngx_sprintf(event, "id: %L\nevent: fiche\ndata: {\"version\":%L}\n\n",
+                    stream->version, stream->version);
+
+    ngx_http_chantier_live_send(stream, event, p - event);
+}
+
+
+/*
+ * Writes data to the stream, flushed.  The buffers come from the stream's
+ * free list, so a long stream does not grow its pool; too many unsent
+ * buffers mean a reader too slow to keep: it is dropped.
+ */
+
+static void
+ngx_http_chantier_live_send(ngx_http_chantier_live_stream_t *stream,
+    u_char *data, size_t len)
+{
+    ngx_int_t            rc;
+    ngx_uint_t           unsent;
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl, *busy;
+    ngx_http_request_t  *r;
+
+    r = stream->request;
+
+    unsent = 0;
+    for (busy = stream->busy; busy; busy = busy->next) {
+        unsent++;
+    }
+
+    if (unsent >= NGX_HTTP_CHANTIER_LIVE_BACKLOG) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "chantier: event stream reader too slow, dropped");
+        ngx_http_chantier_live_close(stream, NGX_ERROR);
+        return;
+    }
+
+    cl = ngx_chain_get_free_buf(r->pool, &stream->free);
+    if (cl == NULL) {
+        ngx_http_chantier_live_close(stream, NGX_ERROR);
+        return;
+    }
+
+    b = cl->buf;
+
+    if (b->start == NULL) {
+        b->start = ngx_palloc(r->pool, NGX_HTTP_CHANTIER_LIVE_EVENT_SIZE);
+        if (b->start == NULL) {
+            ngx_http_chantier_live_close(stream, NGX_ERROR);
+            return;
+        }
+
+        b->end = b->start + NGX_HTTP_CHANTIER_LIVE_EVENT_SIZE;
+        b->tag = (ngx_buf_tag_t) &ngx_http_chantier_module;
+    }
+
+    len = ngx_min(len, (size_t) (b->end - b->start));
+
+    b->pos = b->start;
+    b->last = ngx_cpymem(b->start, data, len);
+    b->temporary = 1;
+    b->flush = 1;
+
+    rc = ngx_http_output_filter(r, cl);
+
+    ngx_chain_update_chains(r->pool, &stream->free, &stream->busy, &cl,
+                            (ngx_buf_tag_t) &ngx_http_chantier_module);
+
+    ngx_http_chantier_live_flushed(stream, rc);
+}
+
+
+static void
+ngx_http_chantier_live_writer(ngx_http_request_t *r)
+{
+    ngx_int_t                         rc;
+    ngx_event_t                      *wev;
+    ngx_chain_t                      *out;
+    ngx_http_chantier_ctx_t          *ctx;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    stream = ctx->data;
+    wev = r->connection->write;
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
+                      "chantier: event stream client timed out");
+        r->connection->timedout = 1;
+        ngx_http_chantier_live_close(stream, NGX_ERROR);
+        return;
+    }
+
+    out = NULL;
+    rc = ngx_http_output_filter(r, NULL);
+
+    ngx_chain_update_chains(r->pool, &stream->free, &stream->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_chantier_module);
+
+    ngx_http_chantier_live_flushed(stream, rc);
+}
+
+
+/* after a write: close on error, else wait for the socket if needed */
+
+static void
+ngx_http_chantier_live_flushed(ngx_http_chantier_live_stream_t *stream,
+    ngx_int_t rc)
+{
+    ngx_event_t               *wev;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    r = stream->request;
+    c = r->connection;
+    wev = c->write;
+
+    if (rc == NGX_ERROR || c->error) {
+        ngx_http_chantier_live_close(stream, NGX_ERROR);
+        return;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (r->buffered || c->buffered) {
+        if (!wev->delayed) {
+            ngx_add_timer(wev, clcf->send_timeout);
+        }
+
+    } else if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) {
+        ngx_http_chantier_live_close(stream, NGX_ERROR);
+    }
+}
+
+
+/*
+ * Ends a stream: NGX_OK ends the response properly (last chunk), so that
+ * the browser reconnects; NGX_ERROR closes the connection.  The stream
+ * lives in the request's pool: it must not be touched afterwards.
+ */
+
+static void
+ngx_http_chantier_live_close(ngx_http_chantier_live_stream_t *stream,
+    ngx_int_t rc)
+{
+    ngx_http_request_t  *r;
+
+    if (stream->closed) {
+        return;
+    }
+
+    r = stream->request;
+
+    ngx_http_chantier_live_unregister(stream);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* the request is freed: the client left, or the stream was closed */
+
+static void
+ngx_http_chantier_live_cleanup(void *data)
+{
+    ngx_http_chantier_live_stream_t  *stream = data;
+
+    if (!stream->closed) {
+        ngx_http_chantier_live_unregister(stream);
+    }
+}
+
+
+/*
+ * Every 25 s: a comment line on every stream (proxies and browsers keep an
+ * active connection), and the end of the streams whose session expired.
+ * The browser of an expired session reconnects and gets 401.
+ */
+
+static void
+ngx_http_chantier_live_heartbeat(ngx_event_t *ev)
+{
+    ngx_http_chantier_live_t *live = ev->data;
+
+    time_t                            now;
+    ngx_queue_t                      *q, *next;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    now = ngx_time();
+
+    for (q = ngx_queue_head(&live->streams);
+         q != ngx_queue_sentinel(&live->streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t,
+                                in_worker);
+
+        if (stream->expires <= now) {
+            ngx_http_chantier_live_close(stream, NGX_OK);
+            continue;
+        }
+
+        ngx_http_chantier_live_send(stream, ngx_http_chantier_live_comment,
+                                    sizeof(ngx_http_chantier_live_comment)
+                                    - 1);
+    }
+
+    if (live->count) {
+        ngx_add_timer(&live->heartbeat, NGX_HTTP_CHANTIER_LIVE_HEARTBEAT);
+    }
+}
+
+
+/*
+ * Armed (not cancelable) while streams are open, so that a worker told to
+ * exit gracefully does not leave before ending them: nginx waits for such
+ * timers.  The streams then end with a last chunk and the pages reconnect
+ * to the new workers.
+ */
+
+static void
+ngx_http_chantier_live_exit_watch(ngx_event_t *ev)
+{
+    ngx_http_chantier_live_t *live = ev->data;
+
+    ngx_queue_t                      *q, *next;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        if (live->count) {
+            ngx_add_timer(&live->exit_watch,
+                          NGX_HTTP_CHANTIER_LIVE_EXIT_WATCH);
+        }
+
+        return;
+    }
+
+    for (q = ngx_queue_head(&live->streams);
+         q != ngx_queue_sentinel(&live->streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t,
+                                in_worker);
+
+        ngx_http_chantier_live_close(stream, NGX_OK);
+    }
+}
+
+
+ngx_int_t
+ngx_http_chantier_live_init_process(ngx_cycle_t *cycle,
+    ngx_http_chantier_main_conf_t *mcf)
+{
+    ngx_http_chantier_live_t  *live;
+
+    live = ngx_pcalloc(cycle->pool, sizeof(ngx_http_chantier_live_t));
+    if (live == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_rbtree_init(&live->fiches, &live->sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_queue_init(&live->streams);
+
+    live->log = cycle->log;
+
+    live->heartbeat.handler = ngx_http_chantier_live_heartbeat;
+    live->heartbeat.data = live;
+    live->heartbeat.log = cycle->log;
+    live->heartbeat.cancelable = 1;
+
+    live->exit_watch.handler = ngx_http_chantier_live_exit_watch;
+    live->exit_watch.data = live;
+    live->exit_watch.log = cycle->log;
+
+    mcf->live = live;
+
+    if (ngx_http_chantier_redis_subscribe(mcf,
+                                          NGX_HTTP_CHANTIER_FICHE_CHANNEL "*",
+                                          ngx_http_chantier_live_message,
+                                          ngx_http_chantier_live_subscribed,
+                                          live)
+        != NGX_OK
+        || ngx_http_chantier_redis_subscribe(mcf,
+                                          NGX_HTTP_CHANTIER_SESSION_CHANNEL,
+                                          ngx_http_chantier_live_message,
+                                          ngx_http_chantier_live_subscribed,
+                                          live)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_chantier_live_exit_process(ngx_cycle_t *cycle,
+    ngx_http_chantier_main_conf_t *mcf)
+{
+    ngx_http_chantier_live_t  *live;
+
+    live = mcf->live;
+
+    if (live == NULL) {
+        return;
+    }
+
+    if (live->heartbeat.timer_set) {
+        ngx_del_timer(&live->heartbeat);
+    }
+
+    if (live->exit_watch.timer_set) {
+        ngx_del_timer(&live->exit_watch);
+    }
+
+    mcf->live = NULL;
+}
