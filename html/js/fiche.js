@@ -3,18 +3,22 @@
  * its posts oldest first with their comment trees; employees also write,
  * edit, cancel / restore and delete posts.
  *
- * The page keeps the last fiche it received and its ETag; after every
- * change it makes, it asks for the fiche again (If-None-Match) and draws
- * the posts anew.  What the user is doing survives a redraw: the text of
- * the comment boxes (drafts), which reply boxes are open, the posts being
- * edited (their editor is moved, not rebuilt), the focus and the scroll
- * position (the block at the top of the window stays where it was).
+ * The page is live: it listens to the fiche's event stream and, after
+ * every change (its own or someone else's), asks for the fiche again
+ * (If-None-Match) and updates what changed, post by post and comment by
+ * comment (render()).  What the user is doing is never touched: the
+ * comment boxes keep their text, focus and selection, reply boxes stay
+ * open, an open editor stays as it is (even when its post is deleted
+ * meanwhile), and the block at the top of the window stays where it was.
+ * A small indicator in the header says whether the page is live.
  *
  * User data reaches the page only through textContent and DOM calls
  * (el(), renderDelta()).
  */
 
-import {ApiError, getFresh, goToLogin, me, request} from './api.js';
+import {
+    ApiError, apiUrl, getFresh, goToLogin, me, request,
+} from './api.js';
 import {
     confirmDialog, el, errorMessage, formatDate, formatDateTime, formatDay,
     setFieldError, showErrors, wireLogout,
@@ -125,8 +129,15 @@ async function refresh() {
             if (answer) {
                 state.fiche = answer.data;
                 state.etag = answer.etag;
-                render();
             }
+
+            /*
+             * Drawn even on a 304: a live refresh may have fetched this
+             * version first, before a local change (a reply box to close)
+             * was recorded.  Drawing is cheap and changes only what
+             * differs.
+             */
+            render();
         } while (fetchAgain);
     })();
 
@@ -261,7 +272,9 @@ function restoreFocus(saved) {
     if (saved.editorOf !== null) {
         const session = editing.get(saved.editorOf);
 
-        if (session && session.editor && session.form.isConnected) {
+        if (session && session.editor && session.form.isConnected
+            && !session.form.contains(document.activeElement))
+        {
             session.editor.quill.focus();
             if (saved.range) {
                 session.editor.quill.setSelection(saved.range, 'silent');
@@ -280,23 +293,100 @@ function restoreFocus(saved) {
     }
 }
 
+/*
+ * The page is drawn by keyed reconciliation: every post and every comment
+ * keeps its element from one fiche to the next (postNodes, commentNodes,
+ * by id); only what changed is replaced, new items are inserted and gone
+ * ones removed.  A node that stays is never moved, so a comment box being
+ * typed in keeps its text, its focus and its selection, and an open
+ * editor is never touched, whatever arrives from the others.
+ */
+const postNodes = new Map();     /* post id -> its elements, see createPost */
+const commentNodes = new Map();  /* comment id -> its elements */
+let drawn = false;               /* the first drawing highlights nothing */
+
+const HIGHLIGHT_MS = 4000;
+
+/* a new item, briefly marked (CSS animation, or a plain tint) */
+function highlight(node) {
+    if (!drawn) {
+        return;
+    }
+
+    node.classList.add('is-new');
+    window.setTimeout(() => node.classList.remove('is-new'), HIGHLIGHT_MS);
+}
+
+/*
+ * Puts the wanted nodes, in order, into parent: the nodes already there
+ * stay where they are (gone ones are removed first), new ones are inserted
+ * at their place.
+ */
+function placeChildren(parent, wanted) {
+    const keep = new Set(wanted);
+
+    for (const child of [...parent.children]) {
+        if (!keep.has(child)) {
+            child.remove();
+        }
+    }
+
+    wanted.forEach((node, i) => {
+        const there = parent.children[i] || null;
+
+        if (there !== node) {
+            parent.insertBefore(node, there);
+        }
+    });
+}
+
 function render() {
     const fiche = state.fiche;
     const anchor = scrollAnchor();
     const focus = focusState();
     const posts = fiche.posts || [];
     const empty = document.querySelector('[data-posts-empty]');
+    const shown = new Set(posts.map((post) => post.id));
+    const items = [...posts];
 
     renderHeader(fiche);
 
-    /* editors of posts that are gone */
-    for (const postId of [...editing.keys()]) {
-        if (!findPost(postId)) {
-            editing.delete(postId);
+    /*
+     * A post deleted by someone else while it is being edited stays on
+     * the page, with the draft, until the employee closes it.
+     */
+    for (const [postId, session] of editing) {
+        if (!shown.has(postId)) {
+            items.push(session.deleted || session.original);
+            session.deleted = session.deleted || session.original;
         }
     }
 
-    postsList.replaceChildren(...posts.map(renderPost));
+    items.sort((a, b) => (a.created_at < b.created_at ? -1
+                          : a.created_at > b.created_at ? 1 : a.id - b.id));
+
+    const wanted = items.map((post) => {
+        let entry = postNodes.get(post.id);
+
+        if (!entry) {
+            entry = createPost(post);
+            postNodes.set(post.id, entry);
+            highlight(entry.li);
+        }
+
+        updatePost(entry, post, !shown.has(post.id));
+
+        return entry.li;
+    });
+
+    for (const [postId, entry] of postNodes) {
+        if (!wanted.includes(entry.li)) {
+            postNodes.delete(postId);
+            forgetComments(entry.comments);
+        }
+    }
+
+    placeChildren(postsList, wanted);
 
     document.querySelector('[data-posts-title]').textContent =
         posts.length ? `Publications (${posts.length})` : 'Publications';
@@ -308,18 +398,138 @@ function render() {
     empty.hidden = posts.length !== 0;
     document.querySelector('[data-posts-section]').hidden = false;
 
+    drawn = true;
+
     restoreFocus(focus);
     restoreScroll(anchor);
 }
 
-function renderPost(post) {
+/* the elements of a post that live as long as it does */
+function createPost(post) {
     const id = `post-${post.id}`;
-    const tags = [];
+    const label = el('span', {className: 'visually-hidden',
+                              id: `${id}-label`});
+    const title = el('h4', {className: 'comments-block__title'});
+    const list = el('ol', {className: 'comments'});
+    const block = el('section', {className: 'comments-block'},
+                     title, list, commentForm(post, null));
+    const article = el('article', {className: 'post__article',
+                                   'aria-labelledby': `${id}-label`},
+                       label, block);
+    const li = el('li', {id, 'data-post-id': post.id}, article);
+
+    return {
+        li, article, label, block, title, list,
+        head: null, headSig: null,
+        body: null, bodySig: null,
+        actions: null, actionsSig: null,
+        error: null, errorText: null,
+        comments: new Set(),
+    };
+}
+
+/* puts node in place of old (or before next when there was none) */
+function swap(parent, old, node, next) {
+    if (old === node) {
+        return node;
+    }
+    if (old && node) {
+        old.replaceWith(node);
+    } else if (old) {
+        old.remove();
+    } else if (node) {
+        parent.insertBefore(node, next);
+    }
+    return node;
+}
+
+function updatePost(entry, post, deleted) {
+    const id = `post-${post.id}`;
     const session = editing.get(post.id);
-    const comments = post.comments || [];
+    const comments = deleted ? [] : post.comments || [];
     const count = countComments(comments);
     const when = formatDateTime(post.created_at);
 
+    entry.li.className = 'post' + (post.cancelled ? ' post--cancelled' : '')
+        + (post.finishing ? ' post--finishing' : '')
+        + (deleted ? ' post--deleted' : '')
+        + (entry.li.classList.contains('is-new') ? ' is-new' : '');
+    entry.label.textContent = `Publication du ${when}`
+        + (post.cancelled ? ' (annulée)' : '')
+        + (deleted ? ' (supprimée)' : '');
+
+    /* its head: date, tags, author, "modifiée le" */
+    const headSig = JSON.stringify([post.created_at, post.cancelled,
+                                    post.finishing, post.edited_at,
+                                    post.author && post.author.name,
+                                    deleted]);
+
+    if (headSig !== entry.headSig) {
+        entry.head = swap(entry.article, entry.head, postHead(post, deleted),
+                          entry.label.nextSibling);
+        entry.headSig = headSig;
+    }
+
+    /* its text, or the editor that replaces it */
+    if (session) {
+        entry.body = swap(entry.article, entry.body, session.form,
+                          entry.head.nextSibling);
+        entry.bodySig = null;
+        if (deleted) {
+            postDeletedWhileEdited(session);
+        } else {
+            postChangedWhileEdited(session, post);
+        }
+    } else {
+        const bodySig = JSON.stringify(post.body);
+
+        if (bodySig !== entry.bodySig) {
+            const body = el('div', {className: 'post__body delta',
+                                    'data-anchor': `${id}-body`});
+
+            body.append(renderDelta(post.body));
+            entry.body = swap(entry.article, entry.body, body,
+                              entry.head.nextSibling);
+            entry.bodySig = bodySig;
+        }
+    }
+
+    /* employees' buttons; they read the post as it is when clicked */
+    const actionsSig = state.staff && !session && !deleted
+        ? String(post.cancelled) : null;
+
+    if (actionsSig !== entry.actionsSig) {
+        entry.actions = swap(entry.article, entry.actions,
+                             actionsSig === null ? null : postActions(post),
+                             entry.body.nextSibling);
+        entry.actionsSig = actionsSig;
+    }
+
+    const error = deleted ? null : postErrors.get(post.id) || null;
+
+    if (error !== entry.errorText) {
+        entry.error = swap(entry.article, entry.error,
+                           error ? el('p', {className: 'post__error',
+                                            role: 'alert'}, error) : null,
+                           entry.block);
+        entry.errorText = error;
+    }
+
+    entry.block.hidden = deleted;
+    entry.block.setAttribute('aria-label',
+                             `Commentaires, publication du ${when}`);
+    entry.title.textContent = count ? `Commentaires (${count})`
+        : 'Commentaires';
+    syncComments(entry, entry.list, post, comments, 0, null);
+    entry.list.hidden = comments.length === 0;
+}
+
+function postHead(post, deleted) {
+    const tags = [];
+
+    if (deleted) {
+        tags.push(el('span', {className: 'tag tag--deleted'}, 'Supprimée'));
+    }
     if (post.cancelled) {
         tags.push(el('span', {className: 'tag tag--cancelled'}, 'Annulée'));
     }
@@ -328,9 +538,11 @@ function renderPost(post) {
                      'Fin de chantier'));
     }
 
-    const head = el('div', {className: 'post__head', 'data-anchor': id},
+    return el('div', {className: 'post__head',
+                      'data-anchor': `post-${post.id}`},
         el('h3', {className: 'post__date'},
-           el('time', {datetime: post.created_at}, when)),
+           el('time', {datetime: post.created_at},
+              formatDateTime(post.created_at))),
         tags.length ? el('p', {className: 'post__tags'}, ...tags) : null,
         el('p', {className: 'post__author'},
            `Par ${post.author ? post.author.name : 'CLO'}`,
@@ -338,42 +550,11 @@ function renderPost(post) {
                ? el('span', {className: 'post__edited'},
                     ` · modifiée le ${formatDateTime(post.edited_at)}`)
                : null));
+}
 
-    let body;
-
-    if (session) {
-        body = session.form;
-    } else {
-        body = el('div', {className: 'post__body delta',
-                          'data-anchor': `${id}-body`});
-        body.append(renderDelta(post.body));
-    }
-
-    const error = postErrors.get(post.id);
-
-    const article = el('article', {className: 'post__article',
-                                   'aria-labelledby': `${id}-label`},
-        el('span', {className: 'visually-hidden', id: `${id}-label`},
-           `Publication du ${when}${post.cancelled ? ' (annulée)' : ''}`),
-        head,
-        body,
-        state.staff && !session ? postActions(post) : null,
-        error ? el('p', {className: 'post__error', role: 'alert'}, error)
-            : null,
-        el('section', {className: 'comments-block',
-                       'aria-label': `Commentaires, publication du ${when}`},
-           el('h4', {className: 'comments-block__title'},
-              count ? `Commentaires (${count})` : 'Commentaires'),
-           comments.length
-               ? renderComments(post, comments, 0, null) : null,
-           commentForm(post, null)));
-
-    return el('li', {
-        className: 'post' + (post.cancelled ? ' post--cancelled' : '')
-            + (post.finishing ? ' post--finishing' : ''),
-        id,
-        'data-post-id': post.id,
-    }, article);
+/* the post as the page knows it now (it may have changed since drawn) */
+function currentPost(post) {
+    return findPost(post.id) || post;
 }
 
 function postActions(post) {
@@ -391,9 +572,11 @@ function postActions(post) {
                                  className: 'button button--warning '
                                      + 'button--small'}, 'Supprimer');
 
-    edit.addEventListener('click', () => editPost(post));
-    cancel.addEventListener('click', () => toggleCancelled(post, cancel));
-    remove.addEventListener('click', () => deletePost(post, remove));
+    edit.addEventListener('click', () => editPost(currentPost(post)));
+    cancel.addEventListener('click',
+                            () => toggleCancelled(currentPost(post), cancel));
+    remove.addEventListener('click',
+                            () => deletePost(currentPost(post), remove));
 
     return el('div', {className: 'post__actions'}, edit, cancel, remove);
 }
@@ -402,40 +585,64 @@ function postActions(post) {
 /* ---- comments ---- */
 
 /*
- * A list of comments at a depth (0: the post's own).  Replies are
- * indented up to a few levels (3 on a phone, 5 on a wider screen, in
- * CSS); deeper ones stay at that indentation and say whom they answer.
+ * The comments of a list (the post's own, depth 0, or the replies of a
+ * comment), reconciled by id.  Replies are indented up to a few levels
+ * (3 on a phone, 5 on a wider screen, in CSS); deeper ones stay at that
+ * indentation and say whom they answer.  Comments never change once
+ * written: a node that stays only has its reply box opened or closed.
  */
-function renderComments(post, comments, depth, parent) {
-    const classes = ['comments'];
+function syncComments(owner, list, post, comments, depth, parent) {
+    const wanted = comments.map((comment) => {
+        let entry = commentNodes.get(comment.id);
 
-    if (depth > 0) {
-        classes.push('comments--replies');
-    }
-    if (depth > 3) {
-        classes.push('comments--flat-narrow');
-    }
-    if (depth > 5) {
-        classes.push('comments--flat');
+        if (!entry) {
+            entry = createComment(post, comment, depth, parent);
+            commentNodes.set(comment.id, entry);
+            owner.comments.add(comment.id);
+            highlight(entry.box);
+        }
+
+        updateComment(entry, post, comment, depth);
+
+        return entry.li;
+    });
+
+    for (const child of list.children) {
+        if (!wanted.includes(child)) {
+            const id = Number(child.dataset.commentId);
+            const entry = commentNodes.get(id);
+
+            if (entry) {
+                commentNodes.delete(id);
+                owner.comments.delete(id);
+                forgetComments(entry.comments);
+            }
+        }
     }
 
-    return el('ol', {className: classes.join(' ')},
-        ...comments.map((c) => renderComment(post, c, depth, parent)));
+    placeChildren(list, wanted);
 }
 
-function renderComment(post, comment, depth, parent) {
+/* the comments under a removed node */
+function forgetComments(ids) {
+    for (const id of ids) {
+        const entry = commentNodes.get(id);
+
+        commentNodes.delete(id);
+        if (entry) {
+            forgetComments(entry.comments);
+        }
+    }
+}
+
+function createComment(post, comment, depth, parent) {
     const id = `comment-${comment.id}`;
     const author = comment.author || {};
     const mine = state.user && author.id === state.user.id;
-    const replies = comment.replies || [];
     const actions = el('div', {className: 'comment__actions'});
     const reply = el('button', {type: 'button',
                                 id: `comment-${comment.id}-reply`,
-                                className: 'button-link',
-                                'aria-expanded': String(
-                                    openReplies.has(comment.id)),
-                                'aria-controls': openReplies.has(comment.id)
-                                    ? `reply-${comment.id}-form` : null},
+                                className: 'button-link'},
                      'Répondre');
 
     reply.addEventListener('click', () => {
@@ -479,13 +686,51 @@ function renderComment(post, comment, depth, parent) {
                  `En réponse à ${parent.author ? parent.author.name : ''}`)
             : null,
         el('p', {className: 'comment__body'}, comment.body),
-        actions,
-        openReplies.has(comment.id) ? commentForm(post, comment) : null);
+        actions);
 
-    return el('li', {className: 'comment', id},
+    const classes = ['comments', 'comments--replies'];
+
+    if (depth + 1 > 3) {
+        classes.push('comments--flat-narrow');
+    }
+    if (depth + 1 > 5) {
+        classes.push('comments--flat');
+    }
+
+    const replies = el('ol', {className: classes.join(' ')});
+
+    return {
+        li: el('li', {className: 'comment', id,
+                      'data-comment-id': comment.id}, box, replies),
         box,
-        replies.length
-            ? renderComments(post, replies, depth + 1, comment) : null);
+        reply,
+        form: null,
+        replies,
+        comments: new Set(),
+    };
+}
+
+function updateComment(entry, post, comment, depth) {
+    const open = openReplies.has(comment.id);
+    const replies = comment.replies || [];
+
+    entry.reply.setAttribute('aria-expanded', String(open));
+    if (open) {
+        entry.reply.setAttribute('aria-controls', `reply-${comment.id}-form`);
+    } else {
+        entry.reply.removeAttribute('aria-controls');
+    }
+
+    if (open && !entry.form) {
+        entry.form = commentForm(post, comment);
+        entry.box.append(entry.form);
+    } else if (!open && entry.form) {
+        entry.form.remove();
+        entry.form = null;
+    }
+
+    syncComments(entry, entry.replies, post, replies, depth + 1, comment);
+    entry.replies.hidden = replies.length === 0;
 }
 
 /*
@@ -614,12 +859,15 @@ async function sendComment(post, parent, key, field, button) {
         return;
     }
 
+    /* the form stays on the page (render() keeps it): ready again */
+    button.disabled = false;
     drafts.delete(key);
     boxErrors.delete(key);
     if (parent) {
         openReplies.delete(parent.id);
     }
     field.value = '';
+    clearBoxError(field, key);
     announce(parent ? 'Réponse envoyée.' : 'Commentaire envoyé.');
     await refreshQuietly();
 }
@@ -652,6 +900,20 @@ function showBoxError(field, key) {
     field.setAttribute('aria-describedby', error.id);
     field.closest('.form-group').classList.add('form-group--error');
     field.focus();
+}
+
+/* the error of a comment box gone, once its text is sent */
+function clearBoxError(field, key) {
+    const error = document.getElementById(`${key}-error`);
+
+    if (error) {
+        error.replaceChildren();
+        error.hidden = true;
+    }
+    field.classList.remove('input--error');
+    field.removeAttribute('aria-invalid');
+    field.removeAttribute('aria-describedby');
+    field.closest('.form-group').classList.remove('form-group--error');
 }
 
 async function deleteComment(comment, button) {
@@ -801,6 +1063,8 @@ async function editPost(post) {
     const error = el('p', {className: 'field-error', id: `${key}-error`,
                            role: 'alert', hidden: true});
     const conflict = el('div', {className: 'conflict', hidden: true});
+    const note = el('p', {className: 'post-edit__note', role: 'status',
+                          hidden: true});
     const save = el('button', {type: 'submit', className: 'button'},
                     'Enregistrer');
     const abandon = el('button', {type: 'button',
@@ -812,6 +1076,7 @@ async function editPost(post) {
         el('p', {className: 'label', id: `${key}-label`},
            'Texte de la publication'),
         error,
+        note,
         conflict,
         editorBox,
         el('div', {className: 'checkbox'},
@@ -826,6 +1091,12 @@ async function editPost(post) {
         version: post.version,
         original: post,
         finishing,
+        error,
+        note,
+        conflict,
+        save,
+        abandon,
+        deleted: null,
     };
 
     finishing.checked = !!post.finishing;
@@ -866,6 +1137,38 @@ async function editPost(post) {
     if (editing.get(post.id) === session) {
         session.editor.focus();
     }
+}
+
+/*
+ * A post that someone else changed or deleted while this employee edits
+ * it: the draft stays as it is; a line says what happened.
+ */
+function postChangedWhileEdited(session, post) {
+    /* already said, or the 412 box says more */
+    if (post.version === session.version || !session.note.hidden
+        || !session.conflict.hidden)
+    {
+        return;
+    }
+
+    session.note.textContent = 'Cette publication vient d’être modifiée '
+        + 'par quelqu’un d’autre. Votre texte est conservé ; en '
+        + 'l’enregistrant, vous verrez le texte actuel pour choisir.';
+    session.note.hidden = false;
+}
+
+function postDeletedWhileEdited(session) {
+    if (session.save.hidden) {
+        return;
+    }
+
+    session.note.hidden = true;
+    showEditError(session.error, 'Cette publication a été supprimée '
+                  + 'entre-temps : votre texte ne peut plus être enregistré. '
+                  + 'Copiez-le si vous voulez le publier à nouveau, puis '
+                  + 'fermez.');
+    session.save.hidden = true;
+    session.abandon.textContent = 'Fermer';
 }
 
 function showEditError(error, message) {
@@ -1003,11 +1306,13 @@ function showConflict(postId, session, e, conflict) {
     function adopt() {
         session.version = current.version;
         session.original = current;
+        session.note.hidden = true;
         conflict.hidden = true;
         conflict.replaceChildren();
         session.editor.focus();
     }
 
+    session.note.hidden = true;
     conflict.replaceChildren(...parts);
     conflict.hidden = false;
     conflict.scrollIntoView({block: 'nearest'});
@@ -1098,6 +1403,201 @@ async function setUpNewPost() {
 }
 
 
+/* ---- live: the others' changes as they happen ---- */
+
+/*
+ * An EventSource on api/fiches/{id}/events.  The first connection says
+ * which version the page has (?since=N); on a reconnection the browser
+ * sends Last-Event-ID itself, and the server answers at once if the page
+ * is behind.  Each "fiche" event names the new version: the page asks for
+ * the fiche with If-None-Match and redraws what changed (render()).
+ *
+ * EventSource does not tell why a connection failed: on an error we ask
+ * GET api/me, which says whether the session has ended (401: back to the
+ * login page).  The browser reconnects by itself after a stream ended
+ * (retry: 2000); after a refused connection (404, 429, 503) the source is
+ * closed and we open a new one, a little later each time.
+ */
+
+const LIVE_TEXT = {
+    connecting: 'Connexion…',
+    live: 'En direct',
+    retrying: 'Reconnexion…',
+    offline: 'Hors ligne',
+};
+const LIVE_TITLE = {
+    connecting: 'Connexion au serveur pour afficher les modifications des '
+        + 'autres au fur et à mesure.',
+    live: 'Les modifications des autres s’affichent dès qu’elles sont '
+        + 'faites, sans recharger la page.',
+    retrying: 'La connexion au serveur a été interrompue ; la page se '
+        + 'reconnecte et se mettra à jour.',
+    offline: 'La page ne reçoit plus les modifications des autres. Elle '
+        + 'réessaie régulièrement ; vous pouvez aussi la recharger.',
+};
+const LIVE_OFFLINE_AFTER = 3;        /* failures in a row */
+const LIVE_DELAY_MAX = 30000;
+
+const live = {
+    source: null,
+    failures: 0,
+    timer: null,
+    checking: false,
+    lastCheck: 0,
+    state: null,
+};
+
+function setLive(name) {
+    const box = document.querySelector('[data-live]');
+
+    if (!box || live.state === name) {
+        return;
+    }
+
+    live.state = name;
+    box.dataset.state = name;
+    box.className = `live-status live-status--${name}`;
+    box.title = LIVE_TITLE[name];
+    box.querySelector('[data-live-text]').textContent = LIVE_TEXT[name];
+    box.hidden = false;
+}
+
+function startLive() {
+    if (typeof window.EventSource !== 'function') {
+        return;
+    }
+
+    window.clearTimeout(live.timer);
+    live.timer = null;
+
+    if (live.source) {
+        live.source.close();
+    }
+
+    const source = new EventSource(apiUrl(`fiches/${state.id}/events`, {
+        since: state.fiche.version,
+    }));
+
+    live.source = source;
+    if (!live.state) {
+        setLive('connecting');
+    }
+
+    source.addEventListener('open', () => {
+        const again = live.failures > 0;
+
+        live.failures = 0;
+        setLive('live');
+
+        /* back after a cut: whatever was missed, cheaply (304) */
+        if (again) {
+            liveRefresh();
+        }
+    });
+
+    source.addEventListener('fiche', (event) => {
+        let version = null;
+
+        try {
+            version = JSON.parse(event.data).version;
+        } catch {
+            /* a malformed event still means "something changed" */
+        }
+
+        if (typeof version !== 'number' || !state.fiche
+            || version > state.fiche.version)
+        {
+            liveRefresh();
+        }
+    });
+
+    source.addEventListener('error', () => liveFailed(source));
+}
+
+function liveFailed(source) {
+    if (source !== live.source) {
+        return;
+    }
+
+    live.failures++;
+    setLive(live.failures >= LIVE_OFFLINE_AFTER ? 'offline' : 'retrying');
+    checkSession();
+
+    /* refused (not a cut): the browser gives up, we try again later */
+    if (source.readyState === EventSource.CLOSED) {
+        const delay = Math.min(LIVE_DELAY_MAX,
+                               2000 * 2 ** Math.min(live.failures - 1, 4));
+
+        live.source = null;
+        window.clearTimeout(live.timer);
+        live.timer = window.setTimeout(startLive, delay);
+    }
+}
+
+/* is the session still there?  401: me() goes to the login page */
+async function checkSession() {
+    const now = Date.now();
+
+    if (live.checking || now - live.lastCheck < 1500) {
+        return;
+    }
+
+    live.checking = true;
+    live.lastCheck = now;
+
+    try {
+        await me();
+    } catch {
+        /* the server cannot be reached: the indicator says so already */
+    } finally {
+        live.checking = false;
+    }
+}
+
+/*
+ * A refresh because of the others: it never takes the focus (no error
+ * summary); a failure only leaves the page as it is until the next event
+ * or reconnection.
+ */
+async function liveRefresh() {
+    try {
+        await refresh();
+    } catch (e) {
+        if (!sessionEnded(e)) {
+            console.warn('live refresh failed:', e);
+        }
+    }
+}
+
+function wireLive() {
+    startLive();
+
+    /* the network is back: no need to wait for the next attempt */
+    window.addEventListener('online', () => {
+        if (!live.source) {
+            startLive();
+        }
+    });
+
+    /* leaving the page: let the server drop the stream at once */
+    window.addEventListener('pagehide', () => {
+        if (live.source) {
+            live.source.close();
+            live.source = null;
+        }
+        window.clearTimeout(live.timer);
+    });
+
+    /* back from the bfcache: the stream was closed above */
+    window.addEventListener('pageshow', (event) => {
+        if (event.persisted && !live.source) {
+            startLive();
+            liveRefresh();
+        }
+    });
+}
+
+
 /* ---- start ---- */
 
 function fatal(message) {
@@ -1146,6 +1646,7 @@ async function main() {
     }
 
     loading.hidden = true;
+    wireLive();
 
     if (state.staff) {
         await setUpNewPost();

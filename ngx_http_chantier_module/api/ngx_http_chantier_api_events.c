@@ -24,10 +24,30 @@ ngx_http_chantier_api_fiche_events(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     ngx_int_t    rc;
+    ngx_str_t    retry;
     const char  *params[3];
 
-    if (ngx_http_chantier_live_may_open(r, ctx) != NGX_OK) {
-        ngx_http_chantier_send_too_many(r, 30);
+    rc = ngx_http_chantier_live_reserve(r, ctx,
+                                        ngx_atoof(ctx->id[0].data,
+                                                  ctx->id[0].len));
+    if (rc == NGX_DECLINED) {
+        ngx_str_set(&retry, "30");
+
+        if (ngx_http_chantier_add_header(r, "Retry-After", &retry)
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_chantier_send_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+            "too_many_streams",
+            "Trop de pages ouvertes en direct : fermez-en une.");
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -59,7 +79,7 @@ static void
 ngx_http_chantier_events_versioned(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    off_t                     id, version;
+    off_t                     version;
     ngx_http_chantier_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
@@ -75,14 +95,28 @@ ngx_http_chantier_events_versioned(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    id = ngx_atoof(ctx->id[0].data, ctx->id[0].len);
     version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
                         PQgetlength(res, 0, 0));
 
-    if (ngx_http_chantier_live_stream(r, ctx, id, version,
-                                      ngx_http_chantier_events_last_id(r))
-        != NGX_OK)
-    {
+    rc = ngx_http_chantier_live_start(r, ctx, version,
+                                      ngx_http_chantier_events_last_id(r));
+
+    if (rc == NGX_DECLINED && (ngx_exiting || ngx_terminate)) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Le serveur redémarre : reconnexion dans un instant.");
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        /* the session ended during the check */
+        ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                     "not_logged_in",
+                                     "Vous n'êtes plus connecté.");
+        return;
+    }
+
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
 }

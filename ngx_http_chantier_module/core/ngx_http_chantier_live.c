@@ -71,7 +71,9 @@ typedef struct {
     time_t                            expires;
     ngx_chain_t                      *free;
     ngx_chain_t                      *busy;
-    ngx_uint_t                        closed;       /* unsigned:1 */
+    unsigned                          closed:1;
+    unsigned                          pending:1;    /* reserved, not started */
+    unsigned                          ended:1;      /* ... and already over */
 } ngx_http_chantier_live_stream_t;
 
 
@@ -135,11 +137,12 @@ ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
 
 
 ngx_int_t
-ngx_http_chantier_live_may_open(ngx_http_request_t *r,
-    ngx_http_chantier_ctx_t *ctx)
+ngx_http_chantier_live_reserve(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, int64_t fiche_id)
 {
     ngx_uint_t                        n;
     ngx_queue_t                      *q;
+    ngx_pool_cleanup_t               *cln;
     ngx_http_chantier_live_t         *live;
     ngx_http_chantier_main_conf_t    *mcf;
     ngx_http_chantier_live_stream_t  *stream;
@@ -148,7 +151,7 @@ ngx_http_chantier_live_may_open(ngx_http_request_t *r,
     live = mcf->live;
 
     if (live == NULL) {
-        return NGX_DECLINED;
+        return NGX_ERROR;
     }
 
     n = 0;
@@ -165,26 +168,9 @@ ngx_http_chantier_live_may_open(ngx_http_request_t *r,
         }
     }
 
-    return (n < mcf->events_per_user) ? NGX_OK : NGX_DECLINED;
-}
-
-
-ngx_int_t
-ngx_http_chantier_live_stream(ngx_http_request_t *r,
-    ngx_http_chantier_ctx_t *ctx, int64_t fiche_id, int64_t version,
-    int64_t last_event_id)
-{
-    ngx_int_t                         rc;
-    ngx_str_t                         value;
-    ngx_pool_cleanup_t               *cln;
-    ngx_http_chantier_live_t         *live;
-    ngx_http_chantier_main_conf_t    *mcf;
-    ngx_http_chantier_live_stream_t  *stream;
-
-    static ngx_str_t  type = ngx_string("text/event-stream; charset=utf-8");
-
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
-    live = mcf->live;
+    if (n >= mcf->events_per_user) {
+        return NGX_DECLINED;
+    }
 
     stream = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_live_stream_t));
     if (stream == NULL) {
@@ -201,11 +187,41 @@ ngx_http_chantier_live_stream(ngx_http_request_t *r,
     stream->user_id = ctx->session.user_id;
     stream->session = ctx->session.token_hash;
     stream->expires = ctx->session.expires;
-    stream->version = version;
     stream->closed = 1;
 
     cln->handler = ngx_http_chantier_live_cleanup;
     cln->data = stream;
+
+    if (ngx_http_chantier_live_register(live, stream, fiche_id) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    stream->pending = 1;
+    ctx->data = stream;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_chantier_live_start(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, int64_t version, int64_t last_event_id)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         value;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    static ngx_str_t  type = ngx_string("text/event-stream; charset=utf-8");
+
+    stream = ctx->data;
+
+    if (stream->ended || ngx_exiting || ngx_terminate) {
+        ngx_http_chantier_live_unregister(stream);
+        return NGX_DECLINED;
+    }
+
+    /* a version published during the access check is newer */
+    stream->version = ngx_max(stream->version, version);
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_type = type;
@@ -226,9 +242,7 @@ ngx_http_chantier_live_stream(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_chantier_live_register(live, stream, fiche_id) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    stream->pending = 0;
 
     rc = ngx_http_send_header(r);
 
@@ -240,13 +254,13 @@ ngx_http_chantier_live_stream(ngx_http_request_t *r,
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_chantier_live_writer;
 
-    ctx->data = stream;
-
     ngx_http_chantier_live_send(stream, ngx_http_chantier_live_hello,
                                 sizeof(ngx_http_chantier_live_hello) - 1);
 
     /* a page that reconnects catches up at once */
-    if (!stream->closed && last_event_id >= 0 && last_event_id < version) {
+    if (!stream->closed && last_event_id >= 0
+        && last_event_id < stream->version)
+    {
         ngx_http_chantier_live_send_version(stream);
     }
 
@@ -407,7 +421,10 @@ ngx_http_chantier_live_fiche_changed(ngx_http_chantier_live_t *live,
 
         if (version > stream->version) {
             stream->version = version;
-            ngx_http_chantier_live_send_version(stream);
+
+            if (!stream->pending) {
+                ngx_http_chantier_live_send_version(stream);
+            }
         }
     }
 }
@@ -511,7 +528,9 @@ ngx_http_chantier_live_subscribed(void *data)
         stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t,
                                 in_worker);
 
-        ngx_http_chantier_live_send_version(stream);
+        if (!stream->pending) {
+            ngx_http_chantier_live_send_version(stream);
+        }
     }
 }
 
@@ -678,6 +697,12 @@ ngx_http_chantier_live_close(ngx_http_chantier_live_stream_t *stream,
         return;
     }
 
+    if (stream->pending) {
+        /* its request belongs to the access check: start() will refuse */
+        stream->ended = 1;
+        return;
+    }
+
     r = stream->request;
 
     ngx_http_chantier_live_unregister(stream);
@@ -727,6 +752,10 @@ ngx_http_chantier_live_heartbeat(ngx_event_t *ev)
         next = ngx_queue_next(q);
         stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t,
                                 in_worker);
+
+        if (stream->pending) {
+            continue;
+        }
 
         if (stream->expires <= now) {
             ngx_http_chantier_live_close(stream, NGX_OK);

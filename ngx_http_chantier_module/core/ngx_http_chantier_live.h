@@ -21,22 +21,24 @@
 void ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version);
 
 /*
- * NGX_OK when the request's user may open one more stream (the
- * chantier_events_per_user cap, counted per worker).
+ * Opening a stream takes two steps around the access check (a PostgreSQL
+ * query).  reserve() registers the stream at once, so that it counts
+ * against the user's cap (chantier_events_per_user, per worker) and hears
+ * of the fiche's versions while the check runs: none is lost in between.
+ * It answers NGX_DECLINED over the cap.
+ *
+ * start() then sends the headers, and catches the page up: with an event
+ * at once when last_event_id (Last-Event-ID, ?since=N, or -1) is older
+ * than the newest version known.  The request lives on until the client
+ * leaves, its session ends or the worker exits.  NGX_DECLINED: the
+ * session ended or the worker is exiting meanwhile; nothing was sent.
+ *
+ * A reserved stream that is not started is dropped with its request.
  */
-ngx_int_t ngx_http_chantier_live_may_open(ngx_http_request_t *r,
-    ngx_http_chantier_ctx_t *ctx);
-
-/*
- * Turns the request into the event stream of fiche_id, whose version is
- * now "version"; last_event_id is the Last-Event-ID the browser sent, or
- * -1.  Sends the headers; the request then lives until the client leaves,
- * its session ends or the worker exits.  On NGX_ERROR nothing was sent and
- * the caller answers 500.
- */
-ngx_int_t ngx_http_chantier_live_stream(ngx_http_request_t *r,
-    ngx_http_chantier_ctx_t *ctx, int64_t fiche_id, int64_t version,
-    int64_t last_event_id);
+ngx_int_t ngx_http_chantier_live_reserve(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, int64_t fiche_id);
+ngx_int_t ngx_http_chantier_live_start(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, int64_t version, int64_t last_event_id);
 
 ngx_int_t ngx_http_chantier_live_init_process(ngx_cycle_t *cycle,
     ngx_http_chantier_main_conf_t *mcf);

@@ -37,6 +37,7 @@ our @EXPORT = qw(
     api raw_request client client_for admin_client create_user unique_login
     psql sql_quote redis_cli json_encode json_decode url
     stop_postgres start_postgres stop_redis start_redis reload_nginx
+    start_nginx2 stop_nginx2 free_port
     stack wait_until repo_dir var_dir
 );
 
@@ -239,7 +240,7 @@ sub _run_capture {
 }
 
 
-# ---- stack control (outage tests) ----
+# ---- stack control (outage tests, second nginx) ----
 
 sub stack {
     my (@args) = @_;
@@ -263,6 +264,26 @@ sub start_postgres { stack('start-postgres') }
 sub stop_redis     { stack('stop-redis') }
 sub start_redis    { stack('start-redis') }
 sub reload_nginx   { stack('reload-nginx') }
+
+# a second nginx sharing the stack's PostgreSQL and Redis (a second node),
+# on that port; stopped by stop_nginx2 or with the stack
+sub start_nginx2   { stack('start-nginx2', $_[0]) }
+sub stop_nginx2    { stack('stop-nginx2') }
+
+# a free TCP port of 127.0.0.1, below the ephemeral range (as scripts/stack)
+sub free_port {
+    require IO::Socket::INET;
+
+    for (1 .. 500) {
+        my $port = 20000 + int(rand(12000));
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+            LocalPort => $port, Proto => 'tcp', Listen => 1) or next;
+        close $s;
+        return $port;
+    }
+
+    croak 'no free port found';
+}
 
 # wait_until(sub { ... }, timeout => 10): polls until the sub returns true;
 # returns its last value

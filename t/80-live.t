@@ -1,0 +1,838 @@
+# Live fiches (issue 4, SPEC sections 3 and 5): GET /api/fiches/{id}/events
+# is a text/event-stream that says "id: N / event: fiche /
+# data: {"version":N}" after every change of the fiche, N its new version.
+#
+# Read here with raw sockets (chunked encoding decoded, SSE frames parsed,
+# see the Stream package at the end), as a browser's EventSource would:
+# headers and first bytes; one event per kind of change; the fiche's access
+# rules; catch-up with Last-Event-ID and ?since=N; a second nginx instance
+# on the same PostgreSQL and Redis; a Redis restart; the end of a session
+# (logout, password change, deactivation) ending its streams; the per-user
+# cap (429); an nginx reload ending streams cleanly; a slow reader dropped.
+
+use strict;
+use warnings;
+
+use Test::More;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+use lib 't/lib';
+use ChantierTest;
+
+my $EVENT_WAIT = 2;     # s: "within a second" (SPEC 3), with some slack
+my $QUIET = 1;          # s: how long "no event" is watched
+my $END_WAIT = 2;       # s: a stream ends after its session
+
+my $log_file = var_dir() . '/log/nginx-error.log';
+my $log_start = -s $log_file // 0;
+
+my $nginx2;             # port of the second nginx while it runs
+
+END {
+    local $?;
+    eval { stop_nginx2() } if $nginx2;
+    eval { start_redis() };
+}
+
+$SIG{INT} = $SIG{TERM} = sub { exit 130 };
+
+my $admin = admin_client();
+my $n = 0;
+
+sub create_chantier {
+    my ($client_id) = @_;
+    $n++;
+    my $r = $admin->api(POST => 'admin/chantiers', {
+        chantier_id      => sprintf('CH-L%d-%d', $$, $n),
+        title            => "Chantier en direct $$-$n",
+        client_id        => $client_id,
+        start_date       => '2026-03-01',
+        planned_end_date => '2026-09-30',
+    });
+    $r->{status} == 201
+        or BAIL_OUT("create chantier: $r->{status} $r->{raw}");
+    return $r->{json}{id};
+}
+
+sub delta { return { ops => [ { insert => "$_[0]\n" } ] } }
+
+my ($e_c, $e) = client_for(role => 'employee');
+my ($a_c, $ua) = client_for(role => 'client');
+my ($b_c, $ub) = client_for(role => 'client');
+
+my $fid = create_chantier($ua->{id});
+my $gid = create_chantier($ub->{id});
+my $nofiche = psql('select coalesce(max(id), 0) + 1000000'
+    . ' from chantier.fiches');
+
+# the fiche's current version, as GET fiches/{id} says
+sub version {
+    my ($id) = @_;
+    my $r = $e_c->api(GET => "fiches/" . ($id // $fid));
+    $r->{status} == 200 or diag "GET fiche: $r->{status} $r->{raw}";
+    return $r->{json}{version};
+}
+
+# a change of the fiche, by the employee; returns the new version
+sub change {
+    my ($what) = @_;
+    my $r = $e_c->api(POST => "fiches/$fid/posts", { body => delta($what) });
+    $r->{status} == 201 or diag "change ($what): $r->{status} $r->{raw}";
+    return version();
+}
+
+# the next event of $s is exactly the announcement of $version
+sub gets_event {
+    my ($s, $version, $name) = @_;
+
+    my $ev = $s->next_event($EVENT_WAIT);
+
+    subtest $name => sub {
+        ok $ev, "an event within $EVENT_WAIT s"
+            or return diag 'stream ' . ($s->{ended} // 'still open')
+                . ', received: ' . substr($s->{data}, -300);
+        is $ev->{id}, $version, "id: $version";
+        is $ev->{event}, 'fiche', 'event: fiche';
+        is_deeply json_decode($ev->{data} // ''), { version => $version },
+            qq(data: {"version":$version});
+        is $ev->{data}, qq({"version":$version}), 'data exactly';
+    };
+    return $ev;
+}
+
+sub no_event {
+    my ($streams, $name) = @_;
+    my @got = Stream::quiet($QUIET, @$streams);
+    is scalar(@got), 0, "$name: no event within $QUIET s"
+        or diag explain \@got;
+}
+
+sub ends {
+    my ($s, $name, $timeout) = @_;
+    my $how = $s->wait_end($timeout // $END_WAIT);
+    ok $how, "$name: the stream ends within " . ($timeout // $END_WAIT)
+        . ' s' . ($how ? " ($how)" : '');
+    return $how;
+}
+
+sub stays_open {
+    my ($s, $name) = @_;
+    $s->pump(0.2);
+    ok !$s->{ended}, "$name: the stream is still open"
+        or diag "ended: $s->{ended}";
+}
+
+
+# ---- an open stream: headers, first bytes ----
+
+my $sa = Stream->open($a_c, $fid);
+
+is $sa->{status}, 200, 'client opens the stream of their fiche: 200'
+    or diag $sa->{head};
+like $sa->{headers}{'content-type'} // '', qr{^text/event-stream\b},
+    'Content-Type text/event-stream';
+like $sa->{headers}{'cache-control'} // '', qr/\bno-store\b/,
+    'Cache-Control no-store';
+is lc($sa->{headers}{'transfer-encoding'} // ''), 'chunked',
+    'chunked (an HTTP/1.1 stream of unknown length)';
+ok !defined $sa->{headers}{'content-length'}, 'no Content-Length';
+$sa->pump(0.5) until length $sa->{data} >= 6 || $sa->{ended};
+like $sa->{data}, qr/^retry: \d+\n/, 'the first bytes: a "retry:" line'
+    or diag $sa->{data};
+is $sa->{retry} // '', 2000, 'retry: 2000 ms';
+
+my $se = Stream->open($e_c, $fid);
+is $se->{status}, 200, 'an employee opens the client\'s fiche: 200';
+
+no_event([$sa, $se], 'no Last-Event-ID, no change');
+
+
+# ---- an event after every kind of change ----
+
+my ($post, $comment);
+{
+    my $r = $e_c->api(POST => "fiches/$fid/posts",
+        { body => delta('Coulage de la dalle') });
+    is $r->{status}, 201, 'post created' or diag $r->{raw};
+    $post = $r->{json};
+    my $v = version();
+    gets_event($sa, $v, "post created: the client's stream gets version $v");
+    gets_event($se, $v, "post created: the employee's stream too");
+
+    $r = $e_c->api(PATCH => "posts/$post->{id}",
+        { body => delta('Coulage de la dalle, fini') },
+        headers => { 'If-Match' => qq("$post->{version}") });
+    is $r->{status}, 200, 'post edited' or diag $r->{raw};
+    $post = $r->{json};
+    $v = version();
+    gets_event($sa, $v, "post edited: version $v");
+    gets_event($se, $v, "post edited: the employee's stream");
+
+    $r = $e_c->api(PATCH => "posts/$post->{id}", { cancelled => \1 },
+        headers => { 'If-Match' => qq("$post->{version}") });
+    is $r->{status}, 200, 'post cancelled' or diag $r->{raw};
+    $v = version();
+    gets_event($sa, $v, "post cancelled: version $v");
+    gets_event($se, $v, "post cancelled: the employee's stream");
+
+    $r = $a_c->api(POST => "posts/$post->{id}/comments",
+        { body => 'Pourquoi annulé ?' });
+    is $r->{status}, 201, 'the client comments' or diag $r->{raw};
+    $comment = $r->{json};
+    $v = version();
+    gets_event($sa, $v, "comment: version $v (to its own author too)");
+    gets_event($se, $v, "comment: the employee's stream");
+
+    $r = $a_c->api(DELETE => "comments/$comment->{id}");
+    is $r->{status}, 204, 'the client deletes the comment' or diag $r->{raw};
+    $v = version();
+    gets_event($sa, $v, "comment deleted: version $v");
+    gets_event($se, $v, "comment deleted: the employee's stream");
+
+    $r = $e_c->api(DELETE => "posts/$post->{id}");
+    is $r->{status}, 204, 'post deleted' or diag $r->{raw};
+    $v = version();
+    gets_event($sa, $v, "post deleted: version $v");
+    gets_event($se, $v, "post deleted: the employee's stream");
+
+    # a change of another fiche says nothing here
+    $r = $e_c->api(POST => "fiches/$gid/posts", { body => delta('Ailleurs') });
+    is $r->{status}, 201, 'a post on another fiche' or diag $r->{raw};
+    no_event([$sa, $se], 'a change of another fiche');
+}
+
+$se->close;
+
+
+# ---- access ----
+
+{
+    my $other = Stream->open($b_c, $fid);
+    my $none = Stream->open($b_c, $nofiche);
+
+    is $other->{status}, 404, 'another client\'s fiche: 404';
+    like $other->{headers}{'content-type'} // '', qr{^application/json},
+        'another client\'s fiche: JSON, not a stream';
+    is json_decode($other->{body} // '')->{error}{code}, 'not_found',
+        'another client\'s fiche: not_found';
+    is_deeply [$other->{status}, $other->{body}],
+        [$none->{status}, $none->{body}],
+        'another client\'s fiche: the same answer as a fiche that does not'
+        . ' exist';
+
+    my $anon = Stream->open(undef, $fid);
+    is $anon->{status}, 401, 'no session: 401';
+    is json_decode($anon->{body} // '')->{error}{code}, 'not_logged_in',
+        'no session: not_logged_in';
+
+    my $unknown = Stream->open($e_c, $nofiche);
+    is $unknown->{status}, 404, 'employee, a fiche that does not exist: 404';
+    like $unknown->{headers}{'content-type'} // '', qr{^application/json},
+        'unknown fiche: JSON';
+
+    my $eg = Stream->open($e_c, $gid);
+    is $eg->{status}, 200, 'an employee opens any fiche: 200';
+    my $own = Stream->open($b_c, $gid);
+    is $own->{status}, 200, 'the other client opens their own fiche: 200';
+    $_->close for $other, $none, $anon, $unknown, $eg, $own;
+}
+
+
+# ---- catch-up: Last-Event-ID, ?since= ----
+
+{
+    my $v = version();
+
+    my $old = Stream->open($a_c, $fid,
+        headers => { 'Last-Event-ID' => $v - 1 });
+    my $zero = Stream->open($a_c, $fid,
+        headers => { 'Last-Event-ID' => 0 });
+    my $since = Stream->open($a_c, $fid, query => '?since=' . ($v - 1));
+
+    is $old->{status}, 200, 'Last-Event-ID older: 200';
+    gets_event($old, $v, "Last-Event-ID: " . ($v - 1)
+        . " -> at once the current version $v");
+    gets_event($zero, $v, "Last-Event-ID: 0 -> the current version $v");
+    gets_event($since, $v, "?since=" . ($v - 1) . " -> the current version");
+
+    my $same = Stream->open($a_c, $fid,
+        headers => { 'Last-Event-ID' => $v });
+    my $same_q = Stream->open($a_c, $fid, query => "?since=$v");
+    is $same->{status}, 200, 'Last-Event-ID current: 200';
+    is $same_q->{status}, 200, '?since= current: 200';
+    no_event([$same, $same_q, $old, $zero, $since],
+        "Last-Event-ID or ?since= equal to the version ($v)");
+
+    # they are live streams all the same
+    my $w = change('Après le rattrapage');
+    gets_event($_->[0], $w, "$_->[1]: then the next change ($w)")
+        for [$old, 'Last-Event-ID older'], [$same, 'Last-Event-ID current'],
+            [$same_q, '?since= current'];
+    gets_event($sa, $w, "the first stream: version $w");
+
+    $_->close for $old, $zero, $since, $same, $same_q;
+}
+
+
+# ---- a second nginx instance, the same PostgreSQL and Redis ----
+
+SKIP: {
+    my $port = free_port();
+    eval { start_nginx2($port); $nginx2 = $port; 1 }
+        or skip "second nginx did not start: $@", 4;
+
+    my $s2 = Stream->open($a_c, $fid, port => $nginx2);
+    is $s2->{status}, 200, "a stream on the second nginx (port $nginx2)";
+
+    my $v = change('Vu par l\'autre instance');
+    gets_event($s2, $v, 'a change through instance 1 reaches the stream on'
+        . " instance 2 ($v)");
+    gets_event($sa, $v, "and the stream on instance 1");
+
+    # and the other way round
+    my $r = $e_c->api(POST => "http://127.0.0.1:$nginx2/api/fiches/$fid/posts",
+        { body => delta('Par l\'instance 2') });
+    is $r->{status}, 201, 'a post through instance 2' or diag $r->{raw};
+    $v = version();
+    gets_event($sa, $v, 'a change through instance 2 reaches the stream on'
+        . " instance 1 ($v)");
+    gets_event($s2, $v, 'and the stream on instance 2');
+
+    # a graceful stop ends the streams properly, and soon: nginx does not
+    # wait for them
+    my $t0 = time;
+    stop_nginx2();
+    undef $nginx2;
+    cmp_ok time - $t0, '<', 5, sprintf('the second nginx stops gracefully'
+        . ' in %.1f s with a stream open', time - $t0);
+    is $s2->wait_end(1), 'last chunk',
+        'its stream ended properly (last chunk)';
+}
+
+
+# ---- Redis restarted ----
+#
+# Events published while Redis is away are lost: once subscribed again,
+# every worker re-sends each open stream its version (the page refetches).
+# Several streams, so that both workers most likely hold some.
+
+{
+    my @s = ($sa, map { Stream->open($a_c, $fid) } 1 .. 5);
+    is scalar(grep { $_->{status} == 200 } @s), 6, 'six streams open';
+    my $v = version();
+
+    stop_redis();
+    Stream::quiet(0.5, @s);
+    is scalar(grep { $_->{ended} } @s), 0,
+        'Redis stopped: the streams stay open';
+
+    start_redis();
+
+    # a stream that ended meanwhile reconnects as a browser would
+    for my $i (0 .. $#s) {
+        next unless $s[$i]{ended};
+        diag "stream $i ended while Redis was down ($s[$i]{ended}):"
+            . ' reconnecting';
+        $s[$i] = Stream->open($a_c, $fid,
+            headers => { 'Last-Event-ID' => $v });
+    }
+
+    # the backoff of the reconnection is at most 5 s
+    for my $i (0 .. $#s) {
+        my $ev = $s[$i]->next_event(8);
+        is $ev && $ev->{id}, $v, "Redis back: stream $i is told its version"
+            . " again ($v)" or diag 'ended: ' . ($s[$i]{ended} // 'no');
+    }
+
+    ok wait_until(sub { $e_c->api(GET => 'me')->{status} == 200 },
+        timeout => 10), 'Redis back: the API answers';
+
+    my $w = change('Après le retour de Redis');
+    gets_event($s[$_], $w, "Redis back: a new change reaches stream $_ ($w)")
+        for 0 .. $#s;
+
+    $sa = shift @s;
+    $_->close for @s;
+}
+
+
+# ---- the end of a session ends its streams ----
+
+# logout
+{
+    my $c2 = client();
+    is $c2->login($ua->{login}, $ua->{password})->{status}, 200,
+        'the client logs in a second time';
+    my $s2 = Stream->open($c2, $fid);
+    is $s2->{status}, 200, 'a stream of the second session';
+
+    my $cookie = $c2->cookie('chantier_session');
+    my $r = $c2->logout;
+    is $r->{status}, 204, 'logout of the second session';
+    my $how = ends($s2, 'logout');
+    is $how, 'last chunk', 'logout: the stream ends properly (last chunk)'
+        if $how;
+    $c2->set_cookie(chantier_session => $cookie);
+    is(Stream->open($c2, $fid)->{status}, 401,
+        'logout: the page reconnecting with that session gets 401');
+    stays_open($sa, 'logout of another session of the same user');
+
+    my $v = change('Après la déconnexion');
+    gets_event($sa, $v, 'logout of another session: the first session\'s'
+        . ' stream still gets events');
+}
+
+# password change: the user's other sessions end, not the one changing it
+{
+    my ($x, $u) = client_for(role => 'employee');
+    my $y = client();
+    is $y->login($u->{login}, $u->{password})->{status}, 200,
+        'employee: a second session';
+
+    my $sx = Stream->open($x, $fid);
+    my $sy = Stream->open($y, $fid);
+    is $sx->{status} . $sy->{status}, '200200', 'a stream in each session';
+
+    my $r = $y->api(POST => 'me/password', {
+        current_password => $u->{password},
+        new_password     => 'un-autre-mot-de-passe-80',
+    });
+    is $r->{status}, 204, 'password changed from the second session'
+        or diag $r->{raw};
+
+    ends($sx, 'password changed elsewhere: the other session\'s stream');
+    stays_open($sy, 'password changed: the stream of the session that'
+        . ' changed it');
+    is(Stream->open($x, $fid)->{status}, 401,
+        'password changed: the other session reconnecting gets 401');
+
+    my $v = change('Après le changement de mot de passe');
+    gets_event($sy, $v, 'password changed: the changing session\'s stream'
+        . ' still gets events');
+    $sy->close;
+}
+
+# an administrator deactivates the user
+{
+    my ($x, $u) = client_for(role => 'employee');
+    my $y = client();
+    is $y->login($u->{login}, $u->{password})->{status}, 200,
+        'employee to deactivate: a second session';
+
+    my @s = (Stream->open($x, $fid), Stream->open($x, $fid),
+             Stream->open($y, $fid));
+    is scalar(grep { $_->{status} == 200 } @s), 3, 'three streams open';
+
+    my $r = $admin->api(PATCH => "admin/users/$u->{id}",
+        { active => JSON::PP::false() });
+    is $r->{status}, 200, 'the administrator deactivates the user'
+        or diag $r->{raw};
+
+    ends($s[$_], "deactivated: stream $_") for 0 .. 2;
+    stays_open($sa, 'deactivation of another user');
+}
+
+# an administrator gives the user a new password
+{
+    my ($x, $u) = client_for(role => 'client');
+    my $hid = create_chantier($u->{id});
+    my $sx = Stream->open($x, $hid);
+    is $sx->{status}, 200, 'a client\'s stream';
+
+    my $r = $admin->api(PATCH => "admin/users/$u->{id}",
+        { password => 'mot-de-passe-donne-80' });
+    is $r->{status}, 200, 'the administrator sets a new password'
+        or diag $r->{raw};
+    ends($sx, 'new password set by an administrator');
+}
+
+
+# ---- per-user cap: chantier_events_per_user (10) per worker ----
+#
+# Two workers: 25 streams of one user put at least 11 on one of them.
+
+{
+    my ($c) = client_for(role => 'employee');
+
+    my @s = map { Stream->open($c, $fid) } 1 .. 25;
+    my @ok = grep { $_->{status} == 200 } @s;
+    my @many = grep { $_->{status} == 429 } @s;
+
+    cmp_ok scalar(@many), '>=', 1, '25 streams of one user: some 429 ('
+        . scalar(@many) . ')';
+    cmp_ok scalar(@ok), '<=', 20, 'at most 10 per worker are open ('
+        . scalar(@ok) . ')';
+    cmp_ok scalar(@ok), '>=', 10, 'and at least 10';
+    is scalar(@ok) + scalar(@many), 25, 'all the others 429';
+
+    if (@many) {
+        like $many[0]{headers}{'content-type'} // '', qr{^application/json},
+            '429: JSON';
+        like $many[0]{headers}{'retry-after'} // '', qr/^[1-9]\d*$/,
+            '429: Retry-After';
+    }
+
+    $_->close for @s;
+
+    # closed streams give their places back: 10 at once cannot exceed the
+    # cap of any worker
+    my @again;
+    my $all = wait_until(sub {
+        $_->close for @again;
+        @again = map { Stream->open($c, $fid) } 1 .. 10;
+        10 == grep { $_->{status} == 200 } @again;
+    }, timeout => 3, interval => 0.2);
+    ok $all, 'after closing them, 10 new streams of that user: all 200';
+    $_->close for @again;
+
+    # the same 25 sent at once, as many tabs reconnecting together: the
+    # cap holds for requests still waiting for their access check too
+    @s = map { Stream->open($c, $fid, later => 1) } 1 .. 25;
+    $_->read_head for @s;
+    @ok = grep { $_->{status} == 200 } @s;
+    @many = grep { $_->{status} == 429 } @s;
+    is scalar(@ok) + scalar(@many), 25, '25 at once: each 200 or 429';
+    cmp_ok scalar(@ok), '<=', 20, '25 at once: at most 10 per worker'
+        . ' are open (' . scalar(@ok) . ')';
+    $_->close for @s;
+}
+
+
+# ---- a slow reader is dropped ----
+#
+# A stream whose reader never reads, with a small receive buffer: once the
+# socket buffers are full, events pile up in nginx; past a small backlog
+# the stream is closed (without the last chunk: it did not end properly).
+# The events are published on the fiche's channel directly (as the module
+# does after a commit) to get thousands quickly; a fiche of its own, so no
+# other test sees those versions.  A normal reader of the same fiche, read
+# meanwhile, keeps its stream.
+
+{
+    my $hid = create_chantier($ua->{id});
+    my $base = version($hid);
+
+    my $slow = Stream->open($a_c, $hid, rcvbuf => 1024);
+    my $fine = Stream->open($a_c, $hid);
+    is $slow->{status} . $fine->{status}, '200200',
+        'a slow and a normal reader';
+
+    # batches until nginx drops it: the socket buffers hold about 1.5 MB
+    # here (the sender's grows up to tcp_wmem's maximum, 4 MB)
+    my $last = $base;
+    my $t0 = time;
+    my ($got, $dropped);
+
+    while ($last < $base + 200000 && !$dropped) {
+        publish_versions($hid, $last + 1, $last + 10000);
+        $last += 10000;
+
+        my $deadline = time + 5;
+        while (($got // 0) < $last && !$fine->{ended} && time < $deadline) {
+            $fine->pump(0.05);
+            $got = $_->{id} for splice @{ $fine->{events} };
+        }
+        last if ($got // 0) < $last;
+
+        $dropped = grep { /event stream reader too slow, dropped/ }
+            log_lines();
+    }
+
+    ok $dropped, sprintf('nginx dropped the slow reader after at most %d'
+        . ' events (%.1f s)', $last - $base, time - $t0);
+    is $got, $last, 'the normal reader got every event meanwhile'
+        or diag 'ended: ' . ($fine->{ended} // 'no');
+
+    # the slow one now reads what its buffers held: then the end
+    my $how = $slow->wait_end(5);
+    ok $how, 'the slow reader\'s stream was closed'
+        . ($how ? " ($how)" : '');
+    isnt $how, 'last chunk', 'closed as an error, not ended properly'
+        if $how;
+    my $last_slow = (grep { defined $_->{id} } @{ $slow->{events} })[-1];
+    cmp_ok $last_slow ? $last_slow->{id} : 0, '<', $last,
+        'the slow reader did not get the last events';
+    note sprintf 'slow reader: %d bytes, last event %s of %d..%d',
+        length $slow->{data}, $last_slow ? $last_slow->{id} : '-',
+        $base + 1, $last;
+
+    # its page reconnects (the published versions were not real ones: the
+    # fiche is still at $base)
+    my $back = Stream->open($a_c, $hid, headers => {
+        'Last-Event-ID' => $base });
+    is $back->{status}, 200, 'the dropped reader reconnects';
+    my $r = $e_c->api(POST => "fiches/$hid/posts", { body => delta('Après') });
+    is $r->{status}, 201, 'a post on that fiche' or diag $r->{raw};
+    gets_event($back, $base + 1, 'the reconnected stream gets its event');
+    $_->close for $slow, $fine, $back;
+}
+
+
+# ---- nginx reload: streams end properly, new ones work ----
+
+{
+    my $s2 = Stream->open($a_c, $fid);
+    is $s2->{status}, 200, 'a second stream before the reload';
+
+    reload_nginx();
+    my $t0 = time;
+
+    for ([$sa, 'first stream'], [$s2, 'second stream']) {
+        my $how = $_->[0]->wait_end(3 - (time - $t0) + 0.5);
+        is $how, 'last chunk', "reload: the $_->[1] ends properly (last"
+            . ' chunk) within 3 s';
+    }
+
+    my $new = Stream->open($a_c, $fid);
+    is $new->{status}, 200, 'after the reload: a new stream 200';
+    my $v = change('Après le rechargement');
+    gets_event($new, $v, "after the reload: the new stream gets $v");
+    $new->close;
+}
+
+
+# ---- nginx did not crash ----
+
+{
+    my @bad = grep { /\[(alert|crit|emerg)\]|exited on signal/ } log_lines();
+    is scalar(@bad), 0, 'error log: no alert, crit, emerg, crash'
+        or diag join '', @bad[0 .. ($#bad < 9 ? $#bad : 9)];
+}
+
+done_testing;
+
+
+sub log_lines {
+    open my $fh, '<', $log_file or return ();
+    seek $fh, $log_start, 0;
+    return <$fh>;
+}
+
+# PUBLISH chantier:fiche:<id> <v> for v from $from to $to (redis-cli
+# --pipe: all sent at once, then the replies read)
+sub publish_versions {
+    my ($id, $from, $to) = @_;
+
+    my $pid = CORE::open(my $cli, '|-') // die "fork: $!";
+
+    if ($pid == 0) {
+        CORE::open(STDOUT, '>', '/dev/null');
+        { exec 'redis-cli', '-h', '127.0.0.1', '-p', $ENV{REDIS_PORT},
+              '--pipe' }
+        POSIX::_exit(1);
+    }
+
+    print $cli "PUBLISH chantier:fiche:$id $_\r\n" for $from .. $to;
+    CORE::close($cli) or diag "redis-cli --pipe: status $?";
+}
+
+
+# One event stream read as EventSource would: an HTTP/1.1 GET on a socket
+# of its own, the chunked body decoded, the SSE frames parsed.
+#
+#   my $s = Stream->open($client, $fiche_id, headers => {...},
+#                        query => '?since=3', port => 8081, rcvbuf => 1024);
+#   $s->{status}, $s->{headers}{...}, $s->{body} (an answer that is no
+#   stream), $s->{data} (the stream so far), $s->{retry}
+#   $s->next_event($timeout)       { id, event, data } or undef
+#   $s->wait_end($timeout)         'last chunk', 'eof', 'reset' or undef
+#   $s->{ended}                    the same, once seen
+
+package Stream;
+
+use strict;
+use warnings;
+
+use Errno qw(EAGAIN EINTR);
+use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_RCVBUF inet_aton pack_sockaddr_in);
+use Time::HiRes qw(time);
+
+sub open {
+    my ($class, $client, $fiche, %o) = @_;
+
+    my ($default_port) = $ENV{CHANTIER_URL} =~ m{:(\d+)}
+        or die 'CHANTIER_URL without a port';
+    my $port = $o{port} // $default_port;
+
+    my $sock = IO::Socket::INET->new(Proto => 'tcp')
+        or die "socket: $!";
+    if ($o{rcvbuf}) {
+        setsockopt($sock, SOL_SOCKET, SO_RCVBUF, $o{rcvbuf})
+            or die "SO_RCVBUF: $!";
+    }
+    $sock->connect(pack_sockaddr_in($port, inet_aton('127.0.0.1')))
+        or die "connect 127.0.0.1:$port: $!";
+
+    my %h = (Host => "127.0.0.1:$port", Accept => 'text/event-stream',
+             'Cache-Control' => 'no-cache', %{ $o{headers} // {} });
+    my $cookie = $client && $client->cookie('chantier_session');
+    $h{Cookie} = "chantier_session=$cookie" if defined $cookie;
+
+    my $req = "GET /api/fiches/$fiche/events" . ($o{query} // '')
+        . " HTTP/1.1\r\n" . join('', map { "$_: $h{$_}\r\n" } sort keys %h)
+        . "\r\n";
+    syswrite $sock, $req;
+
+    my $self = bless { sock => $sock, raw => '', data => '', frames => '',
+                       events => [], status => 0, headers => {} }, $class;
+
+    return $o{later} ? $self : $self->read_head;
+}
+
+# the answer's head (and a whole body if it is no stream); open() calls it
+# unless told "later => 1"
+sub read_head {
+    my ($self) = @_;
+
+    my $deadline = time + 5;
+    while ($self->{raw} !~ /\r\n\r\n/ && !$self->{ended}
+           && time < $deadline)
+    {
+        $self->_read(0.2);
+    }
+
+    $self->{raw} =~ s/^(.*?)\r\n\r\n//s or return $self;
+    $self->{head} = $1;
+    my ($status, @lines) = split /\r\n/, $self->{head};
+    ($self->{status}) = $status =~ m{^HTTP/1\.\d (\d{3})};
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $self->{headers}{lc $k} = $v;
+    }
+
+    $self->{chunked} =
+        lc($self->{headers}{'transfer-encoding'} // '') eq 'chunked';
+
+    # an answer of known length (an error): read it whole
+    if (defined(my $len = $self->{headers}{'content-length'})) {
+        $self->_read(0.2) while length $self->{raw} < $len && !$self->{ended}
+                                && time < $deadline;
+        $self->{body} = substr $self->{raw}, 0, $len;
+        $self->{raw} = '';
+        return $self;
+    }
+
+    # an error answer sent chunked: read it whole
+    if ($self->{status} != 200 && $self->{chunked}) {
+        $self->pump(0.1) until $self->{ended} || time > $deadline;
+        $self->{body} = $self->{data};
+        return $self;
+    }
+
+    $self->_decode;
+    return $self;
+}
+
+# reads what comes within $timeout s (at least one read attempt)
+sub pump {
+    my ($self, $timeout) = @_;
+    my $deadline = time + $timeout;
+    do {
+        $self->_read($deadline - time);
+        $self->_decode;
+    } while (!$self->{ended} && time < $deadline);
+}
+
+sub _read {
+    my ($self, $timeout) = @_;
+
+    return if $self->{ended};
+    $timeout = 0 if $timeout < 0;
+
+    my $rin = '';
+    vec($rin, fileno $self->{sock}, 1) = 1;
+    my $n = select(my $rout = $rin, undef, undef, $timeout);
+    return if $n <= 0;
+
+    my $got = sysread $self->{sock}, my $buf, 65536;
+    if (!defined $got) {
+        return if $! == EAGAIN || $! == EINTR;
+        $self->{ended} = 'reset';
+    } elsif ($got == 0) {
+        $self->{ended} = 'eof';
+    } else {
+        $self->{raw} .= $buf;
+    }
+}
+
+sub _decode {
+    my ($self) = @_;
+
+    return unless $self->{status};
+
+    if (!$self->{chunked}) {
+        $self->{frames} .= $self->{raw};
+        $self->{data} .= $self->{raw};
+        $self->{raw} = '';
+    }
+
+    while ($self->{chunked} && !$self->{last}) {
+        $self->{raw} =~ /^([0-9a-fA-F]+)[^\r\n]*\r\n/ or last;
+        my $size = hex $1;
+        my $hlen = length $&;
+        if ($size == 0) {
+            $self->{last} = 1;
+            $self->{ended} = 'last chunk';
+            last;
+        }
+        last if length $self->{raw} < $hlen + $size + 2;
+        my $chunk = substr $self->{raw}, $hlen, $size;
+        substr($self->{raw}, 0, $hlen + $size + 2) = '';
+        $self->{data} .= $chunk;
+        $self->{frames} .= $chunk;
+    }
+
+    while ($self->{frames} =~ s/^(.*?)\n\n//s) {
+        my %ev;
+        for my $line (split /\n/, $1) {
+            next if $line =~ /^:/;
+            my ($k, $v) = $line =~ /^([^:]+):? ?(.*)$/ or next;
+            if ($k eq 'retry') {
+                $self->{retry} = $v;
+            } elsif ($k eq 'data') {
+                $ev{data} = defined $ev{data} ? "$ev{data}\n$v" : $v;
+            } else {
+                $ev{$k} = $v;
+            }
+        }
+        push @{ $self->{events} }, \%ev if exists $ev{data};
+    }
+}
+
+sub next_event {
+    my ($self, $timeout) = @_;
+    my $deadline = time + $timeout;
+    $self->pump(0);
+    while (!@{ $self->{events} } && !$self->{ended} && time < $deadline) {
+        $self->pump(0.05);
+    }
+    return shift @{ $self->{events} };
+}
+
+sub wait_end {
+    my ($self, $timeout) = @_;
+    my $deadline = time + $timeout;
+    do { $self->pump(0.05) } while !$self->{ended} && time < $deadline;
+    return $self->{ended};
+}
+
+# watches streams for $seconds; returns (and takes) the events they got
+sub quiet {
+    my ($seconds, @streams) = @_;
+    my $deadline = time + $seconds;
+    while (time < $deadline) {
+        $_->pump(0.02) for @streams;
+    }
+    return map { my @e = @{ $_->{events} }; $_->{events} = []; @e } @streams;
+}
+
+sub close {
+    my ($self) = @_;
+    CORE::close($self->{sock}) if $self->{sock};
+    delete $self->{sock};
+    $self->{ended} //= 'closed';
+}
+
+1;
