@@ -1,6 +1,6 @@
 -- wrk script of scripts/bench: at the end, one line that scripts/bench
--- parses (latencies and duration in microseconds).  Headers such as the
--- session cookie are given to wrk with -H.
+-- parses (latencies and duration in microseconds, bytes read in all).
+-- Headers such as the session cookie are given to wrk with -H.
 --
 -- With BENCH_RATE set (requests per second per wrk thread), the requests
 -- are paced instead of sent back to back: before each one, delay()
@@ -38,8 +38,8 @@ done = function(summary, latency, requests)
 
     io.write(string.format(
         "BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d max_us=%d"
-        .. " connect=%d read=%d write=%d status=%d timeout=%d\n",
+        .. " connect=%d read=%d write=%d status=%d timeout=%d bytes=%d\n",
         summary.requests, summary.duration,
         latency:percentile(50), latency:percentile(99), latency.max,
-        e.connect, e.read, e.write, e.status, e.timeout))
+        e.connect, e.read, e.write, e.status, e.timeout, summary.bytes))
 end
