@@ -127,7 +127,7 @@ $(CTL): $(CTL_DEPS)
 	$(CC) $(STRICT) -O2 -g $(PG_INC) -I$(MODULE)/crypto -I$(MODULE) \
 	    -o $@ $(CTL_SRCS) -lpq -lssl -lcrypto
 
-$(BUILD)/unit/%_test: t/unit/%_test.c $(MODULE_FILES) \
+$(BUILD)/unit/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(MODULE_FILES) \
                       $(NGX_BUILD)/objs/Makefile
 	@mkdir -p $(BUILD)/unit
 	@src=$$(find $(MODULE) -name '$*.c' -o -name '*_$*.c' | head -n 1); \

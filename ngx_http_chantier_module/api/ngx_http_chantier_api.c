@@ -19,13 +19,13 @@ static void ngx_http_chantier_api_mutated(ngx_http_request_t *r,
 
 
 void
-ngx_http_chantier_api_answer_sql(ngx_http_request_t *r, const char *sql,
-    int nparams, const char *const *params)
+ngx_http_chantier_api_query(ngx_http_request_t *r, const char *sql,
+    int nparams, const char *const *params,
+    ngx_http_chantier_pg_handler_pt handler)
 {
     ngx_int_t  rc;
 
-    rc = ngx_http_chantier_pg_query(r, sql, nparams, params,
-                                    ngx_http_chantier_send_pg_result);
+    rc = ngx_http_chantier_pg_query(r, sql, nparams, params, handler);
 
     if (rc == NGX_DECLINED) {
         ngx_http_chantier_send_unavailable(r, "postgres");
@@ -39,22 +39,20 @@ ngx_http_chantier_api_answer_sql(ngx_http_request_t *r, const char *sql,
 
 
 void
+ngx_http_chantier_api_answer_sql(ngx_http_request_t *r, const char *sql,
+    int nparams, const char *const *params)
+{
+    ngx_http_chantier_api_query(r, sql, nparams, params,
+                                ngx_http_chantier_send_pg_result);
+}
+
+
+void
 ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r, const char *sql,
     int nparams, const char *const *params)
 {
-    ngx_int_t  rc;
-
-    rc = ngx_http_chantier_pg_query(r, sql, nparams, params,
-                                    ngx_http_chantier_api_mutated);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r, sql, nparams, params,
+                                ngx_http_chantier_api_mutated);
 }
 
 

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "../ngx_http_chantier_module.h"
+#include "../core/ngx_http_chantier_pg.h"
 
 
 /* api/ngx_http_chantier_api_session.c */
@@ -69,6 +70,14 @@ void ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
 void ngx_http_chantier_api_health(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 
+
+/*
+ * Sends a query whose handler continues the request; when it cannot be
+ * sent, answers 503 (PostgreSQL down) or 500 itself.
+ */
+void ngx_http_chantier_api_query(ngx_http_request_t *r, const char *sql,
+    int nparams, const char *const *params,
+    ngx_http_chantier_pg_handler_pt handler);
 
 /*
  * Shared by the handlers: run "select status, body from <sql>" and answer

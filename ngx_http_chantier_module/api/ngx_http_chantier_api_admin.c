@@ -185,7 +185,6 @@ static void
 ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
     ngx_http_chantier_admin_user_t *user)
 {
-    ngx_int_t    rc;
     const char  *params[3], *hash;
 
     hash = user->job->new_password ? user->job->new_hash : NULL;
@@ -194,30 +193,19 @@ ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
         params[0] = user->body;
         params[1] = hash;
 
-        rc = ngx_http_chantier_pg_query(r,
-                 "select status, body"
-                 "  from api.admin_user_create($1::jsonb, $2)",
-                 2, params, ngx_http_chantier_admin_user_saved);
-
-    } else {
-        params[0] = user->user_id;
-        params[1] = user->body;
-        params[2] = hash;
-
-        rc = ngx_http_chantier_pg_query(r,
-                 "select status, body"
-                 "  from api.admin_user_patch($1, $2::jsonb, $3)",
-                 3, params, ngx_http_chantier_admin_user_saved);
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
+        ngx_http_chantier_api_query(r,
+            "select status, body from api.admin_user_create($1::jsonb, $2)",
+            2, params, ngx_http_chantier_admin_user_saved);
         return;
     }
 
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    params[0] = user->user_id;
+    params[1] = user->body;
+    params[2] = hash;
+
+    ngx_http_chantier_api_query(r,
+        "select status, body from api.admin_user_patch($1, $2::jsonb, $3)",
+        3, params, ngx_http_chantier_admin_user_saved);
 }
 
 

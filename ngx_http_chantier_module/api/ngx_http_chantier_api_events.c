@@ -60,18 +60,9 @@ ngx_http_chantier_api_fiche_events(ngx_http_request_t *r,
         return;
     }
 
-    rc = ngx_http_chantier_pg_query(r,
-             "select api.fiche_version($1, $2, $3)", 3, params,
-             ngx_http_chantier_events_versioned);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r,
+        "select api.fiche_version($1, $2, $3)", 3, params,
+        ngx_http_chantier_events_versioned);
 }
 
 

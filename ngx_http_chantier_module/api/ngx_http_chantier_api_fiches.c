@@ -111,7 +111,6 @@ void
 ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_int_t                   rc;
     const char                 *params[3];
     ngx_http_chantier_fiche_t  *fiche;
 
@@ -135,18 +134,9 @@ ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     params[1] = (char *) ctx->session.role.data;
     params[2] = fiche->id_text;
 
-    rc = ngx_http_chantier_pg_query(r,
-             "select api.fiche_version($1, $2, $3)", 3, params,
-             ngx_http_chantier_fiche_versioned);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r,
+        "select api.fiche_version($1, $2, $3)", 3, params,
+        ngx_http_chantier_fiche_versioned);
 }
 
 
@@ -154,7 +144,6 @@ static void
 ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_int_t                       qrc;
     ngx_str_t                       body;
     const char                     *params[1];
     ngx_http_chantier_ctx_t        *ctx;
@@ -200,18 +189,9 @@ ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
 
     params[0] = fiche->id_text;
 
-    qrc = ngx_http_chantier_pg_query(r,
-              "select version, body from api.fiche_document($1)", 1, params,
-              ngx_http_chantier_fiche_rendered);
-
-    if (qrc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (qrc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r,
+        "select version, body from api.fiche_document($1)", 1, params,
+        ngx_http_chantier_fiche_rendered);
 }
 
 

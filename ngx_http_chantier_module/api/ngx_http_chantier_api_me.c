@@ -52,7 +52,6 @@ void
 ngx_http_chantier_api_me_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_int_t    rc;
     const char  *params[1];
 
     if (ctx->session.user_json.len) {
@@ -62,17 +61,8 @@ ngx_http_chantier_api_me_get(ngx_http_request_t *r,
 
     params[0] = (char *) ctx->session.user_id_text.data;
 
-    rc = ngx_http_chantier_pg_query(r, "select api.me_document($1)",
-                                    1, params, ngx_http_chantier_me_read);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r, "select api.me_document($1)",
+        1, params, ngx_http_chantier_me_read);
 }
 
 
@@ -163,7 +153,6 @@ void
 ngx_http_chantier_api_me_patch(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_int_t    rc;
     const char  *params[3];
 
     params[0] = (char *) ctx->session.user_id_text.data;
@@ -175,18 +164,9 @@ ngx_http_chantier_api_me_patch(ngx_http_request_t *r,
         return;
     }
 
-    rc = ngx_http_chantier_pg_query(r,
-             "select status, body from api.me_patch($1, $2, $3::jsonb)",
-             3, params, ngx_http_chantier_me_patched);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r,
+        "select status, body from api.me_patch($1, $2, $3::jsonb)",
+        3, params, ngx_http_chantier_me_patched);
 }
 
 
@@ -325,18 +305,9 @@ ngx_http_chantier_api_me_password(ngx_http_request_t *r,
 
     params[0] = (char *) ctx->session.user_id_text.data;
 
-    rc = ngx_http_chantier_pg_query(r,
-             "select password_hash from api.user_password_hash($1)",
-             1, params, ngx_http_chantier_me_password_stored);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r,
+        "select password_hash from api.user_password_hash($1)",
+        1, params, ngx_http_chantier_me_password_stored);
 }
 
 
@@ -385,7 +356,6 @@ static void
 ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
     ngx_http_chantier_password_job_t *job)
 {
-    ngx_int_t                 rc;
     const char               *params[2];
     ngx_http_chantier_ctx_t  *ctx;
 
@@ -405,18 +375,9 @@ ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
     params[0] = (char *) ctx->session.user_id_text.data;
     params[1] = job->new_hash;
 
-    rc = ngx_http_chantier_pg_query(r,
-             "select status, body from api.user_password_set($1, $2)",
-             2, params, ngx_http_chantier_me_password_saved);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r,
+        "select status, body from api.user_password_set($1, $2)",
+        2, params, ngx_http_chantier_me_password_saved);
 }
 
 

@@ -230,7 +230,6 @@ static void
 ngx_http_chantier_login_counted(ngx_http_request_t *r, redisReply *reply,
     ngx_int_t rc)
 {
-    ngx_int_t                   qrc;
     const char                 *params[1];
     ngx_http_chantier_ctx_t    *ctx;
     ngx_http_chantier_login_t  *login;
@@ -250,19 +249,10 @@ ngx_http_chantier_login_counted(ngx_http_request_t *r, redisReply *reply,
 
     params[0] = login->login;
 
-    qrc = ngx_http_chantier_pg_query(r,
-              "select user_id, role, active, password_hash, user_json"
-              "  from api.login_lookup($1)",
-              1, params, ngx_http_chantier_login_account);
-
-    if (qrc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (qrc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query(r,
+        "select user_id, role, active, password_hash, user_json"
+        "  from api.login_lookup($1)",
+        1, params, ngx_http_chantier_login_account);
 }
 
 
