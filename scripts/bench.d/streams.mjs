@@ -192,6 +192,11 @@ const published = new Map();    // version -> arrival of the message (ms)
 function subscribe() {
     const channel = `chantier:fiche:${fiche}`;
 
+    // a RESP array [kind, channel, count or payload]
+    const re = new RegExp('\\*3\r\n\\$\\d+\r\n(\\w+)\r\n'
+                          + '\\$\\d+\r\n[^\r]*\r\n'
+                          + '(?::\\d+|\\$\\d+\r\n(\\d+))\r\n', 'y');
+
     return new Promise((resolve, reject) => {
         const sock = net.connect({ host: '127.0.0.1', port: redisPort,
                                    noDelay: true });
@@ -205,16 +210,15 @@ function subscribe() {
         sock.on('error', reject);
         sock.on('data', (data) => {
             const t = now();
-            const re = /\*3\r\n\$(\d+)\r\n(\w+)\r\n\$\d+\r\n[^\r]*\r\n(?::(\d+)|\$\d+\r\n(\d+))\r\n/y;
             let m;
 
             buf += data;
             re.lastIndex = 0;
             while ((m = re.exec(buf)) !== null) {
-                if (m[2] === 'subscribe') {
+                if (m[1] === 'subscribe') {
                     resolve(sock);
-                } else if (m[2] === 'message') {
-                    const v = Number(m[4]);
+                } else if (m[1] === 'message') {
+                    const v = Number(m[2]);
 
                     if (!published.has(v)) {
                         published.set(v, t);
