@@ -72,23 +72,7 @@ ngx_sprintf(u_char *buf, const char *fmt, ...)
 }
 
 
-/* TAP */
-
-static int  tests;
-static int  failures;
-
-
-static void
-ok(int cond, const char *name)
-{
-    tests++;
-
-    if (!cond) {
-        failures++;
-    }
-
-    printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
+#include "tap.h"
 
 
 static ngx_pool_t  fake_pool;
@@ -676,7 +660,5 @@ main(void)
 
     test_pool_reset();
 
-    printf("1..%d\n", tests);
-
-    return failures ? 1 : 0;
+    return tap_done();
 }

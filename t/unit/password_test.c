@@ -15,21 +15,7 @@
 #include "chantier_password.h"
 
 
-static int  tests;
-static int  failed;
-
-
-static void
-ok(int cond, const char *name)
-{
-    tests++;
-
-    if (!cond) {
-        failed++;
-    }
-
-    printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
+#include "tap.h"
 
 
 static int
@@ -42,7 +28,7 @@ verify(const char *password, const char *stored)
 int
 main(void)
 {
-    int          rc, n;
+    int          rc;
     char         hash[CHANTIER_PASSWORD_HASH_MAX];
     char         other[CHANTIER_PASSWORD_HASH_MAX];
     const char  *pw = "chantier-demo";
@@ -87,10 +73,6 @@ main(void)
         NULL
     };
 
-    for (n = 0; malformed[n] != NULL; n++) { /* void */ }
-
-    printf("1..%d\n", 12 + n);
-
     rc = chantier_password_hash(pw, strlen(pw), hash);
     ok(rc == 0, "hash succeeds");
     ok(strncmp(hash, "$scrypt$ln=14,r=8,p=1$", 22) == 0
@@ -118,5 +100,5 @@ main(void)
         ok(verify("pleaseletmein", malformed[rc]) == 0, name);
     }
 
-    return failed ? 1 : 0;
+    return tap_done();
 }
