@@ -10,23 +10,6 @@ use lib 't/lib';
 use ChantierTest;
 
 
-sub is_error {
-    my ($r, $status, $code, $name) = @_;
-
-    subtest "$name: $status $code" => sub {
-        is $r->{status}, $status, 'status';
-        like $r->{headers}{'content-type'} // '', qr{^application/json},
-            'JSON content type';
-        my $j = $r->{json};
-        ok ref $j eq 'HASH' && ref $j->{error} eq 'HASH',
-            '{"error":{...}}' or diag $r->{raw};
-        is_deeply [sort keys %{ $j // {} }], ['error'], 'only "error"';
-        is_deeply [sort keys %{ ref $j eq 'HASH' && $j->{error} || {} }],
-            ['code', 'message'], 'error has code and message';
-        is $j->{error}{code}, $code, 'error code';
-        like $j->{error}{message} // '', qr/\S/, 'a message';
-    };
-}
 
 my @me_keys = sort qw(id login role civility first_name last_name company
     client_number address email phone notify active csrf_token);

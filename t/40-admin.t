@@ -16,23 +16,6 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
     for qw(output failure_output todo_output);
 
 
-sub is_error {
-    my ($r, $status, $code, $name) = @_;
-
-    subtest "$name: $status $code" => sub {
-        is $r->{status}, $status, 'status';
-        like $r->{headers}{'content-type'} // '', qr{^application/json},
-            'JSON content type';
-        my $j = $r->{json};
-        ok ref $j eq 'HASH' && ref $j->{error} eq 'HASH',
-            '{"error":{...}}' or diag $r->{raw};
-        is_deeply [sort keys %{ $j // {} }], ['error'], 'only "error"';
-        is_deeply [sort keys %{ ref $j eq 'HASH' && $j->{error} || {} }],
-            ['code', 'message'], 'error has code and message';
-        is $j->{error}{code}, $code, 'error code';
-        like $j->{error}{message} // '', qr/\S/, 'a message';
-    };
-}
 
 sub q_escape {
     my ($s) = @_;

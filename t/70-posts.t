@@ -21,39 +21,7 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
 
 # ---- helpers ----
 
-sub error_shape {
-    my ($r, $status, $code, $name, %opts) = @_;
 
-    my $j = $r->{json};
-    my @keys = ('error', @{ $opts{extra} // [] });
-
-    is $r->{status}, $status, "$name: $status"
-        or diag substr($r->{raw}, 0, 400);
-    like $r->{headers}{'content-type'} // '', qr{^application/json},
-        "$name: JSON content type";
-    ok ref $j eq 'HASH' && ref $j->{error} eq 'HASH',
-        "$name: {\"error\":{...}}" or diag substr($r->{raw}, 0, 400);
-    is_deeply [sort keys %{ ref $j eq 'HASH' ? $j : {} }], [sort @keys],
-        "$name: members @keys";
-    my $e = ref $j eq 'HASH' && ref $j->{error} eq 'HASH' ? $j->{error} : {};
-    is_deeply [sort keys %$e], ['code', 'message'],
-        "$name: error has code and message";
-    if (ref $code) {
-        like $e->{code} // '', $code, "$name: error code";
-    } else {
-        is $e->{code}, $code, "$name: error code $code";
-    }
-    like $e->{message} // '', qr/\S/, "$name: a message";
-    return $e;
-}
-
-sub is_error {
-    my ($r, $status, $code, $name, %opts) = @_;
-    my $e;
-    subtest "$name: $status $code" => sub { $e = error_shape(@_) },
-        $r, $status, $code, $name, %opts;
-    return $e;
-}
 
 my $admin = admin_client();
 my $n = 0;

@@ -21,31 +21,6 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
 
 # ---- helpers ----
 
-sub is_error {
-    my ($r, $status, $code, $name) = @_;
-
-    my $e = {};
-    subtest "$name: $status $code" => sub {
-        my $j = $r->{json};
-        is $r->{status}, $status, 'status' or diag substr($r->{raw}, 0, 400);
-        like $r->{headers}{'content-type'} // '', qr{^application/json},
-            'JSON content type';
-        ok ref $j eq 'HASH' && ref $j->{error} eq 'HASH', '{"error":{...}}'
-            or diag substr($r->{raw}, 0, 400);
-        is_deeply [sort keys %{ ref $j eq 'HASH' ? $j : {} }], ['error'],
-            'only "error"';
-        $e = ref $j eq 'HASH' && ref $j->{error} eq 'HASH' ? $j->{error} : {};
-        is_deeply [sort keys %$e], ['code', 'message'],
-            'error has code and message';
-        if (ref $code) {
-            like $e->{code} // '', $code, 'error code';
-        } else {
-            is $e->{code}, $code, 'error code';
-        }
-        like $e->{message} // '', qr/\S/, 'a message';
-    };
-    return $e;
-}
 
 my $admin = admin_client();
 my $n = 0;

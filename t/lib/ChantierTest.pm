@@ -32,13 +32,14 @@ use Exporter qw(import);
 use HTTP::Tiny;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
+use Test::More ();
 
 our @EXPORT = qw(
     api raw_request client client_for admin_client create_user unique_login
     psql sql_quote redis_cli json_encode json_decode url
     stop_postgres start_postgres stop_redis start_redis reload_nginx
     start_nginx2 stop_nginx2 free_port
-    stack wait_until repo_dir var_dir
+    stack wait_until repo_dir var_dir is_error
 );
 
 our $URL = $ENV{CHANTIER_URL}
@@ -300,6 +301,42 @@ sub wait_until {
     }
 }
 
+
+# An error answer of SPEC section 5, as one subtest: the status, a JSON
+# body {"error":{"code","message"}} and nothing else (but the members named
+# in extra => [...]), the code (a string, or a regex), a message.  Returns
+# the error object ({} when there is none).
+sub is_error {
+    my ($r, $status, $code, $name, %opts) = @_;
+
+    my $e = {};
+
+    Test::More::subtest("$name: $status $code" => sub {
+        my $j = $r->{json};
+        my @keys = ('error', @{ $opts{extra} // [] });
+
+        Test::More::is($r->{status}, $status, 'status')
+            or Test::More::diag(substr($r->{raw} // '', 0, 400));
+        Test::More::like($r->{headers}{'content-type'} // '',
+            qr{^application/json}, 'JSON content type');
+        Test::More::ok(ref $j eq 'HASH' && ref $j->{error} eq 'HASH',
+            '{"error":{...}}')
+            or Test::More::diag(substr($r->{raw} // '', 0, 400));
+        Test::More::is_deeply([sort keys %{ ref $j eq 'HASH' ? $j : {} }],
+            [sort @keys], "members @keys");
+        $e = ref $j eq 'HASH' && ref $j->{error} eq 'HASH' ? $j->{error} : {};
+        Test::More::is_deeply([sort keys %$e], ['code', 'message'],
+            'error has code and message');
+        if (ref $code) {
+            Test::More::like($e->{code} // '', $code, 'error code');
+        } else {
+            Test::More::is($e->{code}, $code, 'error code');
+        }
+        Test::More::like($e->{message} // '', qr/\S/, 'a message');
+    });
+
+    return $e;
+}
 
 package ChantierTest::Client;
 
