@@ -188,8 +188,7 @@ test: all unit fuzz-smoke
 	scripts/test
 
 bench: all
-	@if [ -x scripts/bench ]; then scripts/bench; \
-	 else echo "make bench: scripts/bench is not written yet"; fi
+	scripts/bench
 
 clean:
 	@if [ -f var/run/stack.env ]; then VAR=$(CURDIR)/var/run scripts/stack stop; fi
