@@ -27,7 +27,9 @@ PG_INC      := -I/usr/include/postgresql
 
 # every file of the module: a change to any of them re-runs nginx's make,
 # which itself knows which objects to rebuild
-MODULE_FILES := $(shell find $(MODULE) -name '*.[ch]' 2>/dev/null)
+MODULE_FILES := $(shell find $(MODULE) -name '*.[ch]' -o -name '*.lua' \
+                  2>/dev/null)
+LUA_EMBED    := $(MODULE)/core/lua/embed
 
 CTL_SRCS    := tools/chantierctl/chantierctl.c \
                $(MODULE)/crypto/chantier_password.c
@@ -35,8 +37,10 @@ CTL_DEPS    := $(CTL_SRCS) $(wildcard tools/chantierctl/*.h) \
                $(MODULE)/crypto/chantier_password.h
 
 # Unit tests: t/unit/NAME_test.c, a TAP program, is linked with the one
-# module file it tests, found by name (NAME.c or *_NAME.c: password_test.c
-# tests crypto/chantier_password.c, json_test.c core/ngx_http_chantier_json.c).
+# module file it tests, found by name, the first of NAME.c, chantier_NAME.c
+# and ngx_http_chantier_NAME.c: password_test.c tests
+# crypto/chantier_password.c (not auth/ngx_http_chantier_password.c),
+# json_test.c core/ngx_http_chantier_json.c.
 # nginx's headers and the configured build/nginx/objs are on the include
 # path; the test defines whatever nginx functions its file calls.
 UNIT_SRCS   := $(wildcard t/unit/*_test.c)
@@ -115,7 +119,10 @@ $(NGX_BUILD)/objs/Makefile: config $(NGX_BUILD)/configure
 # -Wno-unused-parameter; the strict set is appended explicitly so that the
 # rule does not depend on nginx's defaults.  Only the "modules" target is
 # built: our objects and the generated module list, nothing else of nginx.
+# The Redis scripts are embedded again first (configure did it once; the
+# script rewrites its output only when a .lua file changed).
 $(MODULE_SO): $(NGX_BUILD)/objs/Makefile $(MODULE_FILES)
+	sh $(LUA_EMBED) $(NGX_BUILD)/objs $(MODULE)/core/lua
 	cd $(NGX_BUILD) && \
 	    $(MAKE) -f objs/Makefile modules \
 	        CFLAGS="$$(sed -n 's/^CFLAGS *= *//p' objs/Makefile) $(STRICT)"
@@ -130,7 +137,10 @@ $(CTL): $(CTL_DEPS)
 $(BUILD)/unit/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(MODULE_FILES) \
                       $(NGX_BUILD)/objs/Makefile
 	@mkdir -p $(BUILD)/unit
-	@src=$$(find $(MODULE) -name '$*.c' -o -name '*_$*.c' | head -n 1); \
+	@src=; for name in $*.c chantier_$*.c ngx_http_chantier_$*.c; do \
+	     src=$$(find $(MODULE) -name "$$name" | head -n 1); \
+	     test -z "$$src" || break; \
+	 done; \
 	 test -n "$$src" || { echo "$<: no $(MODULE)/**/$*.c to test" >&2; \
 	                      exit 1; }; \
 	 cmd="$(CC) $(STRICT) -O2 -g $(NGX_INCS) $(PG_INC) -I$(MODULE)"; \

@@ -14,7 +14,7 @@
 #include "core/ngx_http_chantier_pg.h"
 #include "core/ngx_http_chantier_redis.h"
 #include "core/ngx_http_chantier_cache.h"
-#include "core/ngx_http_chantier_live.h"
+#include "live/ngx_http_chantier_live.h"
 
 
 ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);

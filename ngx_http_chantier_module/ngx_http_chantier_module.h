@@ -57,8 +57,24 @@ typedef enum {
 } ngx_http_chantier_auth_e;
 
 
+/* the role of a session's user, parsed once when the session is read */
+typedef enum {
+    NGX_HTTP_CHANTIER_ROLE_NONE = 0,       /* not logged in */
+    NGX_HTTP_CHANTIER_ROLE_CLIENT,
+    NGX_HTTP_CHANTIER_ROLE_EMPLOYEE,
+    NGX_HTTP_CHANTIER_ROLE_ADMIN           /* an employee who also manages */
+} ngx_http_chantier_role_e;
+
+
 typedef void (*ngx_http_chantier_handler_pt)(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
+
+
+/* route flags */
+#define NGX_HTTP_CHANTIER_ROUTE_JSON_BODY      0x01  /* body must be JSON */
+#define NGX_HTTP_CHANTIER_ROUTE_USER_DOCUMENT  0x02  /* the session lookup
+                                                        brings the user's
+                                                        cached document */
 
 
 /*
@@ -71,8 +87,7 @@ struct ngx_http_chantier_route_s {
     ngx_uint_t                    method;             /* NGX_HTTP_GET ... */
     char                         *pattern;
     ngx_http_chantier_auth_e      auth;
-    ngx_uint_t                    json_body;          /* body must be JSON */
-    ngx_uint_t                    user_document;      /* session brings it */
+    ngx_uint_t                    flags;              /* ROUTE_* */
     size_t                        max_body;
     ngx_http_chantier_handler_pt  handler;
 };
@@ -89,7 +104,7 @@ typedef struct {
 typedef struct {
     int64_t                       user_id;
     ngx_str_t                     user_id_text;       /* decimal, for SQL */
-    ngx_str_t                     role;               /* client, employee, admin */
+    ngx_http_chantier_role_e      role;
     ngx_str_t                     csrf_token;
     ngx_str_t                     token_hash;         /* its Redis key */
     time_t                        expires;            /* unless used again */
@@ -102,7 +117,8 @@ typedef struct {
 
 struct ngx_http_chantier_ctx_s {
     ngx_http_chantier_route_t    *route;
-    ngx_str_t                     id[2];              /* numeric path ids */
+    ngx_str_t                     id[2];              /* numeric path ids,
+                                                         NUL-terminated */
     ngx_str_t                     body;               /* contiguous copy */
     ngx_http_chantier_json_t     *json;               /* parsed body or NULL */
     ngx_http_chantier_session_t   session;
@@ -111,7 +127,6 @@ struct ngx_http_chantier_ctx_s {
     /* state of multi-step handlers (login, password change, admin) */
     ngx_uint_t                    step;               /* handler's own */
     ngx_http_chantier_handler_pt  next;               /* after a session op */
-    ngx_int_t                     next_rc;            /* its outcome */
     void                         *data;
 };
 

@@ -11,7 +11,7 @@
 #include "ngx_http_chantier_module.h"
 #include "core/ngx_http_chantier_http.h"
 #include "core/ngx_http_chantier_json.h"
-#include "core/ngx_http_chantier_session.h"
+#include "auth/ngx_http_chantier_session.h"
 #include "api/ngx_http_chantier_api.h"
 
 
@@ -22,6 +22,8 @@ ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
 
 static ngx_int_t ngx_http_chantier_router_find(ngx_http_request_t *r,
     ngx_str_t *path, ngx_http_chantier_ctx_t *ctx);
+static ngx_int_t ngx_http_chantier_router_ids(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 static ngx_int_t ngx_http_chantier_router_match(ngx_str_t *path,
     char *pattern, ngx_str_t *id);
 static ngx_int_t ngx_http_chantier_router_answer_now(ngx_http_request_t *r,
@@ -36,66 +38,83 @@ static ngx_int_t ngx_http_chantier_router_is_json(ngx_http_request_t *r);
 
 static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
 
-    { NGX_HTTP_POST, "session", NGX_HTTP_CHANTIER_AUTH_NONE, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_session_create },
+    { NGX_HTTP_POST, "session", NGX_HTTP_CHANTIER_AUTH_NONE,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_session_create },
 
-    { NGX_HTTP_DELETE, "session", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_session_delete },
+    { NGX_HTTP_DELETE, "session", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_session_delete },
 
-    { NGX_HTTP_GET, "me", NGX_HTTP_CHANTIER_AUTH_USER, 0, 1,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_get },
+    { NGX_HTTP_GET, "me", NGX_HTTP_CHANTIER_AUTH_USER,
+      NGX_HTTP_CHANTIER_ROUTE_USER_DOCUMENT, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_me_get },
 
-    { NGX_HTTP_PATCH, "me", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_patch },
+    { NGX_HTTP_PATCH, "me", NGX_HTTP_CHANTIER_AUTH_USER,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_me_patch },
 
-    { NGX_HTTP_POST, "me/password", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_me_password },
+    { NGX_HTTP_POST, "me/password", NGX_HTTP_CHANTIER_AUTH_USER,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_me_password },
 
-    { NGX_HTTP_GET, "fiches", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiches_list },
+    { NGX_HTTP_GET, "fiches", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_fiches_list },
 
-    { NGX_HTTP_GET, "fiches/#", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiche_get },
+    { NGX_HTTP_GET, "fiches/#", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_fiche_get },
 
-    { NGX_HTTP_GET, "fiches/#/events", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_fiche_events },
+    { NGX_HTTP_GET, "fiches/#/events", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_fiche_events },
 
-    { NGX_HTTP_POST, "fiches/#/posts", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_create },
+    { NGX_HTTP_POST, "fiches/#/posts", NGX_HTTP_CHANTIER_AUTH_USER,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_post_create },
 
-    { NGX_HTTP_PATCH, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_patch },
+    { NGX_HTTP_PATCH, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_post_patch },
 
-    { NGX_HTTP_DELETE, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_post_delete },
+    { NGX_HTTP_DELETE, "posts/#", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_post_delete },
 
-    { NGX_HTTP_POST, "posts/#/comments", NGX_HTTP_CHANTIER_AUTH_USER, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_comment_create },
+    { NGX_HTTP_POST, "posts/#/comments", NGX_HTTP_CHANTIER_AUTH_USER,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_comment_create },
 
-    { NGX_HTTP_DELETE, "comments/#", NGX_HTTP_CHANTIER_AUTH_USER, 0, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_comment_delete },
+    { NGX_HTTP_DELETE, "comments/#", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_comment_delete },
 
-    { NGX_HTTP_POST, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_user_create },
+    { NGX_HTTP_POST, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_user_create },
 
-    { NGX_HTTP_GET, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN, 0, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_users_search },
+    { NGX_HTTP_GET, "admin/users", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_users_search },
 
-    { NGX_HTTP_PATCH, "admin/users/#", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_admin_user_patch },
+    { NGX_HTTP_PATCH, "admin/users/#", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_user_patch },
 
-    { NGX_HTTP_POST, "admin/chantiers", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT,
+    { NGX_HTTP_POST, "admin/chantiers", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_admin_chantier_create },
 
-    { NGX_HTTP_PATCH, "admin/chantiers/#", NGX_HTTP_CHANTIER_AUTH_ADMIN, 1, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT,
+    { NGX_HTTP_PATCH, "admin/chantiers/#", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_admin_chantier_patch },
 
-    { NGX_HTTP_GET, "health", NGX_HTTP_CHANTIER_AUTH_NONE, 0, 0,
-      NGX_HTTP_CHANTIER_JSON_LIMIT, ngx_http_chantier_api_health },
+    { NGX_HTTP_GET, "health", NGX_HTTP_CHANTIER_AUTH_NONE,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_health },
 
-    { 0, NULL, NGX_HTTP_CHANTIER_AUTH_NONE, 0, 0, 0, NULL }
+    { 0, NULL, NGX_HTTP_CHANTIER_AUTH_NONE, 0, 0, NULL }
 };
 
 
@@ -126,6 +145,10 @@ ngx_http_chantier_router_handler(ngx_http_request_t *r)
 
     rc = ngx_http_chantier_router_find(r, &path, ctx);
 
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (rc == NGX_DECLINED) {
         return ngx_http_chantier_router_answer_now(r, NGX_HTTP_NOT_FOUND,
                    "not_found", "Cette adresse n'existe pas.");
@@ -155,7 +178,7 @@ ngx_http_chantier_router_handler(ngx_http_request_t *r)
 
 /*
  * Returns NGX_OK with ctx->route and ctx->id set, NGX_HTTP_NOT_ALLOWED when
- * the path exists with other methods, or NGX_DECLINED.
+ * the path exists with other methods, NGX_DECLINED, or NGX_ERROR.
  */
 
 static ngx_int_t
@@ -180,11 +203,39 @@ ngx_http_chantier_router_find(ngx_http_request_t *r, ngx_str_t *path,
 
         if (route->method == method) {
             ctx->route = route;
-            return NGX_OK;
+            return ngx_http_chantier_router_ids(r, ctx);
         }
     }
 
     return path_found ? NGX_HTTP_NOT_ALLOWED : NGX_DECLINED;
+}
+
+
+/*
+ * The ids of the path become C strings once, here: SQL takes its
+ * parameters as such, and every handler passes them on.
+ */
+
+static ngx_int_t
+ngx_http_chantier_router_ids(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+
+    for (i = 0; i < 2 && ctx->id[i].len; i++) {
+        p = ngx_pnalloc(r->pool, ctx->id[i].len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, ctx->id[i].data, ctx->id[i].len);
+        p[ctx->id[i].len] = '\0';
+
+        ctx->id[i].data = p;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -285,9 +336,8 @@ ngx_http_chantier_router_body(ngx_http_request_t *r)
         return;
     }
 
-    ctx->next = ngx_http_chantier_router_authenticated;
-
-    ngx_http_chantier_session_authenticate(r, ctx);
+    ngx_http_chantier_session_authenticate(r, ctx,
+        ngx_http_chantier_router_authenticated);
 }
 
 
@@ -376,15 +426,14 @@ ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
     }
 
     if (ctx->route->auth == NGX_HTTP_CHANTIER_AUTH_ADMIN
-        && (ctx->session.role.len != 5
-            || ngx_strncmp(ctx->session.role.data, "admin", 5) != 0))
+        && ctx->session.role != NGX_HTTP_CHANTIER_ROLE_ADMIN)
     {
         ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
             "Cette action est réservée aux administrateurs.");
         return;
     }
 
-    if (ctx->route->json_body) {
+    if (ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_JSON_BODY) {
 
         if (ngx_http_chantier_router_is_json(r) != NGX_OK) {
             ngx_http_chantier_send_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,

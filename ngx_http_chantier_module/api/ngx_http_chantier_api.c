@@ -10,12 +10,14 @@
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_json.h"
-#include "../core/ngx_http_chantier_live.h"
+#include "../live/ngx_http_chantier_live.h"
 #include "../crypto/chantier_password.h"
 
 
 static void ngx_http_chantier_api_mutated(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_api_send_sql_error(ngx_http_request_t *r,
+    PGresult *res);
 
 
 void
@@ -28,7 +30,7 @@ ngx_http_chantier_api_query(ngx_http_request_t *r, const char *sql,
     rc = ngx_http_chantier_pg_query(r, sql, nparams, params, handler);
 
     if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
         return;
     }
 
@@ -43,7 +45,7 @@ ngx_http_chantier_api_answer_sql(ngx_http_request_t *r, const char *sql,
     int nparams, const char *const *params)
 {
     ngx_http_chantier_api_query(r, sql, nparams, params,
-                                ngx_http_chantier_send_pg_result);
+                                ngx_http_chantier_api_send_result);
 }
 
 
@@ -53,6 +55,107 @@ ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r, const char *sql,
 {
     ngx_http_chantier_api_query(r, sql, nparams, params,
                                 ngx_http_chantier_api_mutated);
+}
+
+
+void
+ngx_http_chantier_api_send_result(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_int_t  status;
+    ngx_str_t  body;
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_chantier_api_send_sql_error(r, res);
+        return;
+    }
+
+    if (PQntuples(res) != 1 || PQnfields(res) < 2) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chantier: unexpected result shape (%d rows, %d cols)",
+                      PQntuples(res), PQnfields(res));
+        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "internal_error",
+                                     "Erreur interne du serveur.");
+        return;
+    }
+
+    status = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
+                      PQgetlength(res, 0, 0));
+
+    if (status < 200 || status > 599) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "internal_error",
+                                     "Erreur interne du serveur.");
+        return;
+    }
+
+    body.len = 0;
+    body.data = NULL;
+
+    if (!PQgetisnull(res, 0, 1)) {
+        body.len = PQgetlength(res, 0, 1);
+        body.data = ngx_pnalloc(r->pool, body.len);
+        if (body.data == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_memcpy(body.data, PQgetvalue(res, 0, 1), body.len);
+    }
+
+    ngx_http_chantier_send(r, status, &body);
+}
+
+
+/*
+ * The SQL functions answer bad input themselves; an error raised anyway is
+ * either a data exception that slipped through (class 22: still the
+ * client's input, so 400), a constraint (class 23: 409), or our bug (500,
+ * logged with the server's message, which never reaches the client).
+ */
+
+static void
+ngx_http_chantier_api_send_sql_error(ngx_http_request_t *r, PGresult *res)
+{
+    char  *state, *message;
+
+    state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    message = res ? PQresultErrorMessage(res) : NULL;
+
+    if (state != NULL && ngx_strncmp(state, "22", 2) == 0) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_input",
+            "Une valeur envoyée n'est pas valide.");
+        return;
+    }
+
+    if (state != NULL && ngx_strncmp(state, "23", 2) == 0) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_CONFLICT, "conflict",
+            "Cette modification est en conflit avec les données existantes.");
+        return;
+    }
+
+    /* 57014: statement_timeout, the server's side of our query timeout */
+    if (state != NULL && (ngx_strncmp(state, "57", 2) == 0
+                          || ngx_strncmp(state, "08", 2) == 0
+                          || ngx_strncmp(state, "53", 2) == 0))
+    {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "chantier: SQL error %s: %s",
+                  state ? state : "?", message ? message : "?");
+
+    ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                 "internal_error",
+                                 "Erreur interne du serveur.");
 }
 
 
@@ -77,21 +180,15 @@ ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
         }
     }
 
-    ngx_http_chantier_send_pg_result(r, res, rc);
+    ngx_http_chantier_api_send_result(r, res, rc);
 }
 
 
 ngx_uint_t
 ngx_http_chantier_api_is_employee(ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_str_t  *role;
-
-    role = &ctx->session.role;
-
-    return (role->len == sizeof("employee") - 1
-            && ngx_strncmp(role->data, "employee", role->len) == 0)
-           || (role->len == sizeof("admin") - 1
-               && ngx_strncmp(role->data, "admin", role->len) == 0);
+    return ctx->session.role == NGX_HTTP_CHANTIER_ROLE_EMPLOYEE
+           || ctx->session.role == NGX_HTTP_CHANTIER_ROLE_ADMIN;
 }
 
 

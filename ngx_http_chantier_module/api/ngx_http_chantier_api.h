@@ -80,8 +80,15 @@ void ngx_http_chantier_api_query(ngx_http_request_t *r, const char *sql,
     ngx_http_chantier_pg_handler_pt handler);
 
 /*
+ * The answer to a PostgreSQL result of the form "select status, body from
+ * api.something(...)", or to a failure of that query.
+ */
+void ngx_http_chantier_api_send_result(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc);
+
+/*
  * Shared by the handlers: run "select status, body from <sql>" and answer
- * with its row (ngx_http_chantier_send_pg_result).
+ * with its row (ngx_http_chantier_api_send_result).
  */
 void ngx_http_chantier_api_answer_sql(ngx_http_request_t *r,
     const char *sql, int nparams, const char *const *params);

@@ -13,8 +13,9 @@
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_json.h"
-#include "../core/ngx_http_chantier_session.h"
-#include "../core/ngx_http_chantier_password_task.h"
+#include "../auth/ngx_http_chantier_session.h"
+#include "../auth/ngx_http_chantier_password.h"
+#include "../core/ngx_http_chantier_thread.h"
 
 
 #define NGX_HTTP_CHANTIER_SEARCH_MAX  100
@@ -24,8 +25,7 @@ typedef struct {
     char                              *body;        /* the JSON, for SQL */
     char                              *user_id;     /* PATCH only */
     ngx_uint_t                         ends_sessions;
-    ngx_thread_task_t                 *task;
-    ngx_http_chantier_password_job_t  *job;
+    ngx_http_chantier_password_job_t   job;
     ngx_uint_t                         status;      /* SQL's answer */
     ngx_str_t                          answer;
 } ngx_http_chantier_admin_user_t;
@@ -34,7 +34,7 @@ typedef struct {
 static ngx_http_chantier_admin_user_t *ngx_http_chantier_admin_user(
     ngx_http_request_t *r, ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_admin_user_hashed(ngx_http_request_t *r,
-    ngx_http_chantier_password_job_t *job);
+    void *data, ngx_int_t rc);
 static void ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
     ngx_http_chantier_admin_user_t *user);
 static void ngx_http_chantier_admin_user_saved(ngx_http_request_t *r,
@@ -61,8 +61,8 @@ ngx_http_chantier_api_admin_user_create(ngx_http_request_t *r,
     }
 
     rc = ngx_http_chantier_api_new_password(r, ctx, "password",
-                                            &user->job->new_password,
-                                            &user->job->new_password_len);
+                                            &user->job.new_password,
+                                            &user->job.new_password_len);
     if (rc == NGX_ERROR) {
         return;
     }
@@ -73,8 +73,9 @@ ngx_http_chantier_api_admin_user_create(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_chantier_password_post(r, user->task,
-                                        ngx_http_chantier_admin_user_hashed)
+    if (ngx_http_chantier_thread_post(r, &user->job,
+                                      ngx_http_chantier_password_run,
+                                      ngx_http_chantier_admin_user_hashed)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -96,11 +97,7 @@ ngx_http_chantier_api_admin_user_patch(ngx_http_request_t *r,
         return;
     }
 
-    user->user_id = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
-    if (user->user_id == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    user->user_id = (char *) ctx->id[0].data;
 
     /*
      * A session carries the role it was opened with: a new role, like a
@@ -115,8 +112,8 @@ ngx_http_chantier_api_admin_user_patch(ngx_http_request_t *r,
     }
 
     rc = ngx_http_chantier_api_new_password(r, ctx, "password",
-                                            &user->job->new_password,
-                                            &user->job->new_password_len);
+                                            &user->job.new_password,
+                                            &user->job.new_password_len);
     if (rc == NGX_ERROR) {
         return;
     }
@@ -128,8 +125,9 @@ ngx_http_chantier_api_admin_user_patch(ngx_http_request_t *r,
 
     user->ends_sessions = 1;
 
-    if (ngx_http_chantier_password_post(r, user->task,
-                                        ngx_http_chantier_admin_user_hashed)
+    if (ngx_http_chantier_thread_post(r, &user->job,
+                                      ngx_http_chantier_password_run,
+                                      ngx_http_chantier_admin_user_hashed)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -148,11 +146,6 @@ ngx_http_chantier_admin_user(ngx_http_request_t *r,
         return NULL;
     }
 
-    user->job = ngx_http_chantier_password_job(r, &user->task);
-    if (user->job == NULL) {
-        return NULL;
-    }
-
     user->body = ngx_http_chantier_cstring(r->pool, &ctx->body);
     if (user->body == NULL) {
         return NULL;
@@ -164,15 +157,17 @@ ngx_http_chantier_admin_user(ngx_http_request_t *r,
 }
 
 
+/* data is the user's job; the user is the request's */
+
 static void
-ngx_http_chantier_admin_user_hashed(ngx_http_request_t *r,
-    ngx_http_chantier_password_job_t *job)
+ngx_http_chantier_admin_user_hashed(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
     ngx_http_chantier_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
-    if (job->failed) {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -187,7 +182,7 @@ ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
 {
     const char  *params[3], *hash;
 
-    hash = user->job->new_password ? user->job->new_hash : NULL;
+    hash = user->job.new_password ? user->job.new_hash : NULL;
 
     if (user->user_id == NULL) {
         params[0] = user->body;
@@ -224,7 +219,7 @@ ngx_http_chantier_admin_user_saved(ngx_http_request_t *r, PGresult *res,
         || ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
                     PQgetlength(res, 0, 0)) != NGX_HTTP_OK)
     {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
@@ -242,18 +237,8 @@ ngx_http_chantier_admin_user_saved(ngx_http_request_t *r, PGresult *res,
     id.data = (u_char *) user->user_id;
     id.len = ngx_strlen(user->user_id);
 
-    ctx->next = ngx_http_chantier_admin_user_changed;
-
-    rc = ngx_http_chantier_session_user_changed(r, ctx, &id);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_session_user_changed(r, ctx, &id,
+        ngx_http_chantier_admin_user_changed);
 }
 
 
@@ -263,16 +248,10 @@ static void
 ngx_http_chantier_admin_user_changed(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_int_t                        rc;
     ngx_str_t                        keep, id;
     ngx_http_chantier_admin_user_t  *user;
 
     user = ctx->data;
-
-    if (ctx->next_rc != NGX_OK) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
 
     if (!user->ends_sessions) {
         ngx_http_chantier_send(r, user->status, &user->answer);
@@ -284,18 +263,8 @@ ngx_http_chantier_admin_user_changed(ngx_http_request_t *r,
     id.data = (u_char *) user->user_id;
     id.len = ngx_strlen(user->user_id);
 
-    ctx->next = ngx_http_chantier_admin_user_done;
-
-    rc = ngx_http_chantier_session_end_others(r, ctx, &id, &keep);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_session_end_others(r, ctx, &id, &keep,
+                                         ngx_http_chantier_admin_user_done);
 }
 
 
@@ -306,11 +275,6 @@ ngx_http_chantier_admin_user_done(ngx_http_request_t *r,
     ngx_http_chantier_admin_user_t  *user;
 
     user = ctx->data;
-
-    if (ctx->next_rc != NGX_OK) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
 
     ngx_http_chantier_send(r, user->status, &user->answer);
 }
@@ -374,10 +338,9 @@ ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
     const char  *params[2];
 
     params[0] = ngx_http_chantier_cstring(r->pool, &ctx->body);
-    params[1] = with_id ? ngx_http_chantier_cstring(r->pool, &ctx->id[0])
-                        : NULL;
+    params[1] = with_id ? (char *) ctx->id[0].data : NULL;
 
-    if (params[0] == NULL || (with_id && params[1] == NULL)) {
+    if (params[0] == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }

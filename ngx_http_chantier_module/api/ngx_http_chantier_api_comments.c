@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_chantier_api.h"
+#include "../auth/ngx_http_chantier_session.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_json.h"
 
@@ -34,11 +35,11 @@ ngx_http_chantier_api_comment_create(ngx_http_request_t *r,
     }
 
     params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = (char *) ctx->session.role.data;
-    params[2] = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
+    params[1] = ngx_http_chantier_session_role_name(ctx->session.role);
+    params[2] = (char *) ctx->id[0].data;
     params[3] = ngx_http_chantier_cstring(r->pool, &ctx->body);
 
-    if (params[2] == NULL || params[3] == NULL) {
+    if (params[3] == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -56,13 +57,8 @@ ngx_http_chantier_api_comment_delete(ngx_http_request_t *r,
     const char  *params[3];
 
     params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = (char *) ctx->session.role.data;
-    params[2] = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
-
-    if (params[2] == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    params[1] = ngx_http_chantier_session_role_name(ctx->session.role);
+    params[2] = (char *) ctx->id[0].data;
 
     ngx_http_chantier_api_answer_mutation(r,
         "select status, body, fiche_id, fiche_version"

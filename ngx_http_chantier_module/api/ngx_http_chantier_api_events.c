@@ -1,7 +1,7 @@
 /*
  * GET /fiches/{id}/events: the live stream of a fiche (SSE).  The access
  * rules are those of the fiche itself, checked once, here; the stream then
- * belongs to core/ngx_http_chantier_live.c.
+ * belongs to live/ngx_http_chantier_live.c.
  */
 
 #include <ngx_config.h>
@@ -9,9 +9,10 @@
 #include <ngx_http.h>
 
 #include "ngx_http_chantier_api.h"
+#include "../auth/ngx_http_chantier_session.h"
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
-#include "../core/ngx_http_chantier_live.h"
+#include "../live/ngx_http_chantier_live.h"
 
 
 static void ngx_http_chantier_events_versioned(ngx_http_request_t *r,
@@ -52,13 +53,8 @@ ngx_http_chantier_api_fiche_events(ngx_http_request_t *r,
     }
 
     params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = (char *) ctx->session.role.data;
-    params[2] = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
-
-    if (params[2] == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    params[1] = ngx_http_chantier_session_role_name(ctx->session.role);
+    params[2] = (char *) ctx->id[0].data;
 
     ngx_http_chantier_api_query(r,
         "select api.fiche_version($1, $2, $3)", 3, params,
@@ -76,7 +72,7 @@ ngx_http_chantier_events_versioned(ngx_http_request_t *r, PGresult *res,
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
     if (rc != NGX_OK) {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
@@ -124,32 +120,13 @@ ngx_http_chantier_events_last_id(ngx_http_request_t *r)
 {
     off_t             n;
     ngx_str_t         since;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    h = ngx_http_chantier_header_in(r, "Last-Event-ID");
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Last-Event-ID") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Last-Event-ID",
-                               h[i].key.len) == 0)
-        {
-            n = ngx_atoof(h[i].value.data, h[i].value.len);
-            return (n == NGX_ERROR) ? -1 : n;
-        }
+    if (h != NULL) {
+        n = ngx_atoof(h->value.data, h->value.len);
+        return (n == NGX_ERROR) ? -1 : n;
     }
 
     if (ngx_http_arg(r, (u_char *) "since", 5, &since) == NGX_OK) {

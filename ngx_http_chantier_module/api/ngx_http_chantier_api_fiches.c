@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_chantier_api.h"
+#include "../auth/ngx_http_chantier_session.h"
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_cache.h"
@@ -28,15 +29,6 @@ static void ngx_http_chantier_fiche_versioned(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_fiche_rendered(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
-
-
-static ngx_uint_t
-ngx_http_chantier_fiches_is_client(ngx_http_chantier_ctx_t *ctx)
-{
-    return ctx->session.role.len == sizeof("client") - 1
-           && ngx_strncmp(ctx->session.role.data, "client",
-                          ctx->session.role.len) == 0;
-}
 
 
 void
@@ -60,7 +52,7 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_chantier_fiches_is_client(ctx)) {
+    if (ctx->session.role == NGX_HTTP_CHANTIER_ROLE_CLIENT) {
 
         if (rc == NGX_OK) {
             ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
@@ -123,15 +115,10 @@ ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     ctx->data = fiche;
 
     fiche->id = ngx_atoof(ctx->id[0].data, ctx->id[0].len);
-    fiche->id_text = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
-
-    if (fiche->id_text == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    fiche->id_text = (char *) ctx->id[0].data;
 
     params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = (char *) ctx->session.role.data;
+    params[1] = ngx_http_chantier_session_role_name(ctx->session.role);
     params[2] = fiche->id_text;
 
     ngx_http_chantier_api_query(r,
@@ -154,7 +141,7 @@ ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
     fiche = ctx->data;
 
     if (rc != NGX_OK) {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
@@ -209,7 +196,7 @@ ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
     fiche = ctx->data;
 
     if (rc != NGX_OK) {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 

@@ -93,9 +93,11 @@ ngx_http_chantier_health_answer(ngx_http_request_t *r, ngx_uint_t pg_up,
     }
 
     if (!pg_up && !redis_up) {
-        ngx_http_chantier_send_unavailable(r, "postgres+redis");
+        ngx_http_chantier_send_unavailable(r,
+                                      NGX_HTTP_CHANTIER_POSTGRES_AND_REDIS);
         return;
     }
 
-    ngx_http_chantier_send_unavailable(r, pg_up ? "redis" : "postgres");
+    ngx_http_chantier_send_unavailable(r, pg_up ? NGX_HTTP_CHANTIER_REDIS
+                                                : NGX_HTTP_CHANTIER_POSTGRES);
 }

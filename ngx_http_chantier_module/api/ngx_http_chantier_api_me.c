@@ -14,14 +14,9 @@
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_json.h"
-#include "../core/ngx_http_chantier_session.h"
-#include "../core/ngx_http_chantier_password_task.h"
-
-
-typedef struct {
-    ngx_thread_task_t                 *task;
-    ngx_http_chantier_password_job_t  *job;
-} ngx_http_chantier_password_change_t;
+#include "../auth/ngx_http_chantier_session.h"
+#include "../auth/ngx_http_chantier_password.h"
+#include "../core/ngx_http_chantier_thread.h"
 
 
 static void ngx_http_chantier_me_read(ngx_http_request_t *r, PGresult *res,
@@ -35,7 +30,7 @@ static void ngx_http_chantier_me_patch_done(ngx_http_request_t *r,
 static void ngx_http_chantier_me_password_stored(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
-    ngx_http_chantier_password_job_t *job);
+    void *data, ngx_int_t rc);
 static void ngx_http_chantier_me_password_saved(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_me_password_done(ngx_http_request_t *r,
@@ -75,7 +70,7 @@ ngx_http_chantier_me_read(ngx_http_request_t *r, PGresult *res, ngx_int_t rc)
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
     if (rc != NGX_OK) {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
@@ -95,10 +90,7 @@ ngx_http_chantier_me_read(ngx_http_request_t *r, PGresult *res, ngx_int_t rc)
 
     ngx_memcpy(json.data, PQgetvalue(res, 0, 0), json.len);
 
-    if (ngx_http_chantier_session_user_store(r, ctx, &json) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    ngx_http_chantier_session_user_store(r, ctx, &json);
 
     ngx_http_chantier_me_send(r, ctx, &json);
 }
@@ -183,7 +175,7 @@ ngx_http_chantier_me_patched(ngx_http_request_t *r, PGresult *res,
         || ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
                     PQgetlength(res, 0, 0)) != NGX_HTTP_OK)
     {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
@@ -203,19 +195,9 @@ ngx_http_chantier_me_patched(ngx_http_request_t *r, PGresult *res,
     ngx_memcpy(answer->data, PQgetvalue(res, 0, 1), answer->len);
 
     ctx->data = answer;
-    ctx->next = ngx_http_chantier_me_patch_done;
 
-    rc = ngx_http_chantier_session_user_changed(r, ctx,
-                                                &ctx->session.user_id_text);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_session_user_changed(r, ctx, &ctx->session.user_id_text,
+                                           ngx_http_chantier_me_patch_done);
 }
 
 
@@ -223,11 +205,6 @@ static void
 ngx_http_chantier_me_patch_done(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    if (ctx->next_rc != NGX_OK) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
     ngx_http_chantier_send(r, NGX_HTTP_OK, ctx->data);
 }
 
@@ -236,10 +213,10 @@ void
 ngx_http_chantier_api_me_password(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_int_t                             rc;
-    const char                           *params[1];
-    ngx_http_chantier_json_t             *current, *member;
-    ngx_http_chantier_password_change_t  *change;
+    ngx_int_t                          rc;
+    const char                        *params[1];
+    ngx_http_chantier_json_t          *current, *member;
+    ngx_http_chantier_password_job_t  *job;
 
     for (member = ctx->json->child; member; member = member->next) {
         if ((member->key.len != sizeof("current_password") - 1
@@ -266,24 +243,17 @@ ngx_http_chantier_api_me_password(ngx_http_request_t *r,
         return;
     }
 
-    change = ngx_pcalloc(r->pool,
-                         sizeof(ngx_http_chantier_password_change_t));
-    if (change == NULL) {
+    job = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_password_job_t));
+    if (job == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ctx->data = change;
-
-    change->job = ngx_http_chantier_password_job(r, &change->task);
-    if (change->job == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    ctx->data = job;
 
     rc = ngx_http_chantier_api_new_password(r, ctx, "new_password",
-                                            &change->job->new_password,
-                                            &change->job->new_password_len);
+                                            &job->new_password,
+                                            &job->new_password_len);
     if (rc == NGX_ERROR) {
         return;
     }
@@ -294,11 +264,11 @@ ngx_http_chantier_api_me_password(ngx_http_request_t *r,
         return;
     }
 
-    change->job->verify = 1;
-    change->job->password = ngx_http_chantier_json_cstring(r->pool, current);
-    change->job->password_len = current->value.len;
+    job->verify = 1;
+    job->password = ngx_http_chantier_json_cstring(r->pool, current);
+    job->password_len = current->value.len;
 
-    if (change->job->password == NULL) {
+    if (job->password == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -315,15 +285,15 @@ static void
 ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t                             stored;
-    ngx_http_chantier_ctx_t              *ctx;
-    ngx_http_chantier_password_change_t  *change;
+    ngx_str_t                          stored;
+    ngx_http_chantier_ctx_t           *ctx;
+    ngx_http_chantier_password_job_t  *job;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
-    change = ctx->data;
+    job = ctx->data;
 
     if (rc != NGX_OK) {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
@@ -337,15 +307,13 @@ ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
     stored.len = PQgetlength(res, 0, 0);
     stored.data = (u_char *) PQgetvalue(res, 0, 0);
 
-    change->job->stored = ngx_http_chantier_cstring(r->pool, &stored);
-    if (change->job->stored == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    job->stored = ngx_http_chantier_cstring(r->pool, &stored);
 
-    if (ngx_http_chantier_password_post(r, change->task,
-                                        ngx_http_chantier_me_password_checked)
-        != NGX_OK)
+    if (job->stored == NULL
+        || ngx_http_chantier_thread_post(r, job,
+                                         ngx_http_chantier_password_run,
+                                         ngx_http_chantier_me_password_checked)
+           != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
@@ -353,11 +321,12 @@ ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
 
 
 static void
-ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
-    ngx_http_chantier_password_job_t *job)
+ngx_http_chantier_me_password_checked(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
-    const char               *params[2];
-    ngx_http_chantier_ctx_t  *ctx;
+    const char                        *params[2];
+    ngx_http_chantier_ctx_t           *ctx;
+    ngx_http_chantier_password_job_t  *job = data;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
@@ -367,7 +336,7 @@ ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
         return;
     }
 
-    if (job->failed) {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -381,6 +350,11 @@ ngx_http_chantier_me_password_checked(ngx_http_request_t *r,
 }
 
 
+/*
+ * The password is changed; then the other sessions end.  Should Redis fail
+ * now, the answer is a 503 rather than a pretence that all went well.
+ */
+
 static void
 ngx_http_chantier_me_password_saved(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
@@ -390,28 +364,13 @@ ngx_http_chantier_me_password_saved(ngx_http_request_t *r, PGresult *res,
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
     if (rc != NGX_OK) {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
-    ctx->next = ngx_http_chantier_me_password_done;
-
-    rc = ngx_http_chantier_session_end_others(r, ctx,
-                                              &ctx->session.user_id_text,
-                                              &ctx->session.token_hash);
-
-    if (rc == NGX_DECLINED) {
-        /*
-         * The password is changed; only ending the other sessions failed.
-         * Say so rather than pretend all went well.
-         */
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_session_end_others(r, ctx, &ctx->session.user_id_text,
+                                         &ctx->session.token_hash,
+                                         ngx_http_chantier_me_password_done);
 }
 
 
@@ -419,10 +378,5 @@ static void
 ngx_http_chantier_me_password_done(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    if (ctx->next_rc != NGX_OK) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
     ngx_http_chantier_send(r, NGX_HTTP_NO_CONTENT, NULL);
 }

@@ -39,10 +39,10 @@ ngx_http_chantier_api_post_create(ngx_http_request_t *r,
     }
 
     params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
+    params[1] = (char *) ctx->id[0].data;
     params[2] = ngx_http_chantier_cstring(r->pool, &ctx->body);
 
-    if (params[1] == NULL || params[2] == NULL) {
+    if (params[2] == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -90,11 +90,11 @@ ngx_http_chantier_api_post_patch(ngx_http_request_t *r,
     }
 
     params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
+    params[1] = (char *) ctx->id[0].data;
     params[2] = version;
     params[3] = ngx_http_chantier_cstring(r->pool, &ctx->body);
 
-    if (params[1] == NULL || params[3] == NULL) {
+    if (params[3] == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -118,12 +118,7 @@ ngx_http_chantier_api_post_delete(ngx_http_request_t *r,
     }
 
     params[0] = (char *) ctx->session.user_id_text.data;
-    params[1] = ngx_http_chantier_cstring(r->pool, &ctx->id[0]);
-
-    if (params[1] == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    params[1] = (char *) ctx->id[0].data;
 
     ngx_http_chantier_api_answer_mutation(r,
         "select status, body, fiche_id, fiche_version"

@@ -18,83 +18,40 @@
 
 #include "ngx_http_chantier_api.h"
 #include "../core/ngx_http_chantier_pg.h"
-#include "../core/ngx_http_chantier_redis.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_json.h"
-#include "../core/ngx_http_chantier_session.h"
-#include "../core/ngx_http_chantier_password_task.h"
+#include "../core/ngx_http_chantier_thread.h"
+#include "../auth/ngx_http_chantier_session.h"
+#include "../auth/ngx_http_chantier_password.h"
+#include "../auth/ngx_http_chantier_login_limit.h"
 
 
 #define NGX_HTTP_CHANTIER_LOGIN_MAX        64
-#define NGX_HTTP_CHANTIER_FAILS_LOGIN      "5"
-#define NGX_HTTP_CHANTIER_FAILS_ADDRESS    "100"
-#define NGX_HTTP_CHANTIER_FAILS_WINDOW     "900"
 
 
 typedef struct {
     char                              *login;
-    ngx_str_t                          fails_login;   /* Redis keys */
-    ngx_str_t                          fails_address;
+    ngx_http_chantier_login_limit_t    limit;
     ngx_str_t                          user_id;
     ngx_str_t                          role;
     ngx_str_t                          user_json;
     ngx_uint_t                         active;
-    ngx_thread_task_t                 *task;
-    ngx_http_chantier_password_job_t  *job;
+    ngx_http_chantier_password_job_t   job;
 } ngx_http_chantier_login_t;
 
 
-static ngx_int_t ngx_http_chantier_login_keys(ngx_http_request_t *r,
-    ngx_http_chantier_login_t *login);
 static void ngx_http_chantier_login_counted(ngx_http_request_t *r,
-    redisReply *reply, ngx_int_t rc);
+    ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_login_account(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_chantier_login_copy(ngx_pool_t *pool,
     PGresult *res, int column, ngx_str_t *out);
 static void ngx_http_chantier_login_verified(ngx_http_request_t *r,
-    ngx_http_chantier_password_job_t *job);
+    void *data, ngx_int_t rc);
 static void ngx_http_chantier_login_opened(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_logout_done(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
-
-
-/*
- * KEYS attempts of this login, attempts from this address; ARGV their
- * limits and the window.  Every attempt is counted before the password is
- * checked, in one atomic step with the check, so that simultaneous
- * attempts cannot all pass; a success then takes its attempt back
- * (ngx_http_chantier_login_opened).  Returns 0, or the seconds until
- * attempts may resume.
- */
-static char  ngx_http_chantier_login_check_lua[] =
-    "for i = 1, 2 do\n"
-    "  local n = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
-    "  if n >= tonumber(ARGV[i]) then\n"
-    "    local ttl = redis.call('TTL', KEYS[i])\n"
-    "    if ttl < 1 then ttl = 1 end\n"
-    "    return ttl\n"
-    "  end\n"
-    "end\n"
-    "for i = 1, 2 do\n"
-    "  if redis.call('INCR', KEYS[i]) == 1 then\n"
-    "    redis.call('EXPIRE', KEYS[i], ARGV[3])\n"
-    "  end\n"
-    "end\n"
-    "return 0\n";
-
-/*
- * KEYS the two counters: a success clears the login's attempts and gives
- * back the address's one, so that an office behind one address is not
- * locked out by its own successful logins.
- */
-static char  ngx_http_chantier_login_success_lua[] =
-    "redis.call('DEL', KEYS[1])\n"
-    "if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then\n"
-    "  redis.call('DECR', KEYS[2])\n"
-    "end\n"
-    "return 1\n";
 
 
 void
@@ -102,8 +59,6 @@ ngx_http_chantier_api_session_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     u_char                     *p;
-    size_t                      len[8];
-    const char                 *argv[8];
     ngx_http_chantier_json_t   *name, *password;
     ngx_http_chantier_login_t  *login;
 
@@ -139,20 +94,14 @@ ngx_http_chantier_api_session_create(ngx_http_request_t *r,
 
     ctx->data = login;
 
-    login->job = ngx_http_chantier_password_job(r, &login->task);
-    if (login->job == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    login->job->verify = 1;
-    login->job->password = ngx_http_chantier_json_cstring(r->pool, password);
-    login->job->password_len = password->value.len;
+    login->job.verify = 1;
+    login->job.password = ngx_http_chantier_json_cstring(r->pool, password);
+    login->job.password_len = password->value.len;
 
     /* logins are stored lower-case: count failures per account, not spelling */
     login->login = ngx_http_chantier_json_cstring(r->pool, name);
 
-    if (login->job->password == NULL || login->login == NULL) {
+    if (login->job.password == NULL || login->login == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -161,91 +110,19 @@ ngx_http_chantier_api_session_create(ngx_http_request_t *r,
         *p = ngx_tolower(*p);
     }
 
-    if (ngx_http_chantier_login_keys(r, login) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    argv[0] = "EVAL";
-    argv[1] = ngx_http_chantier_login_check_lua;
-    argv[2] = "2";
-    argv[3] = (char *) login->fails_login.data;
-    argv[4] = (char *) login->fails_address.data;
-    argv[5] = NGX_HTTP_CHANTIER_FAILS_LOGIN;
-    argv[6] = NGX_HTTP_CHANTIER_FAILS_ADDRESS;
-    argv[7] = NGX_HTTP_CHANTIER_FAILS_WINDOW;
-
-    len[0] = 4;
-    len[1] = sizeof(ngx_http_chantier_login_check_lua) - 1;
-    len[2] = 1;
-    len[3] = login->fails_login.len;
-    len[4] = login->fails_address.len;
-    len[5] = sizeof(NGX_HTTP_CHANTIER_FAILS_LOGIN) - 1;
-    len[6] = sizeof(NGX_HTTP_CHANTIER_FAILS_ADDRESS) - 1;
-    len[7] = sizeof(NGX_HTTP_CHANTIER_FAILS_WINDOW) - 1;
-
-    if (ngx_http_chantier_redis_command(r, ngx_http_chantier_login_counted,
-                                        8, argv, len)
-        != NGX_OK)
-    {
-        ngx_http_chantier_send_unavailable(r, "redis");
-    }
-}
-
-
-static ngx_int_t
-ngx_http_chantier_login_keys(ngx_http_request_t *r,
-    ngx_http_chantier_login_t *login)
-{
-    ngx_str_t  *addr;
-
-    addr = &r->connection->addr_text;
-
-    login->fails_login.len = sizeof("chantier:fails:login:") - 1
-                             + ngx_strlen(login->login);
-    login->fails_login.data = ngx_pnalloc(r->pool,
-                                          login->fails_login.len + 1);
-
-    login->fails_address.len = sizeof("chantier:fails:address:") - 1
-                               + addr->len;
-    login->fails_address.data = ngx_pnalloc(r->pool,
-                                            login->fails_address.len + 1);
-
-    if (login->fails_login.data == NULL
-        || login->fails_address.data == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(login->fails_login.data, "chantier:fails:login:%s%Z",
-                login->login);
-    ngx_sprintf(login->fails_address.data, "chantier:fails:address:%V%Z",
-                addr);
-
-    return NGX_OK;
+    ngx_http_chantier_login_limit_count(r, ctx, &login->limit, login->login,
+                                        ngx_http_chantier_login_counted);
 }
 
 
 static void
-ngx_http_chantier_login_counted(ngx_http_request_t *r, redisReply *reply,
-    ngx_int_t rc)
+ngx_http_chantier_login_counted(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
 {
     const char                 *params[1];
-    ngx_http_chantier_ctx_t    *ctx;
     ngx_http_chantier_login_t  *login;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
     login = ctx->data;
-
-    if (rc != NGX_OK || reply->type != REDIS_REPLY_INTEGER) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
-    if (reply->integer > 0) {
-        ngx_http_chantier_send_too_many(r, (time_t) reply->integer);
-        return;
-    }
 
     params[0] = login->login;
 
@@ -268,11 +145,11 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
     login = ctx->data;
 
     if (rc != NGX_OK) {
-        ngx_http_chantier_send_pg_result(r, res, rc);
+        ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
-    login->job->stored = NULL;
+    login->job.stored = NULL;
 
     if (PQntuples(res) == 1) {
         if (ngx_http_chantier_login_copy(r->pool, res, 0, &login->user_id)
@@ -297,12 +174,13 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
                 return;
             }
 
-            login->job->stored = (char *) stored.data;
+            login->job.stored = (char *) stored.data;
         }
     }
 
-    if (ngx_http_chantier_password_post(r, login->task,
-                                        ngx_http_chantier_login_verified)
+    if (ngx_http_chantier_thread_post(r, &login->job,
+                                      ngx_http_chantier_password_run,
+                                      ngx_http_chantier_login_verified)
         != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -330,12 +208,12 @@ ngx_http_chantier_login_copy(ngx_pool_t *pool, PGresult *res, int column,
 
 
 static void
-ngx_http_chantier_login_verified(ngx_http_request_t *r,
-    ngx_http_chantier_password_job_t *job)
+ngx_http_chantier_login_verified(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
 {
-    ngx_int_t                   rc;
-    ngx_http_chantier_ctx_t    *ctx;
-    ngx_http_chantier_login_t  *login;
+    ngx_http_chantier_ctx_t           *ctx;
+    ngx_http_chantier_login_t         *login;
+    ngx_http_chantier_password_job_t  *job = data;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
     login = ctx->data;
@@ -355,19 +233,8 @@ ngx_http_chantier_login_verified(ngx_http_request_t *r,
         return;
     }
 
-    ctx->next = ngx_http_chantier_login_opened;
-
-    rc = ngx_http_chantier_session_create(r, ctx, &login->user_id,
-                                          &login->role);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_session_create(r, ctx, &login->user_id, &login->role,
+                                     ngx_http_chantier_login_opened);
 }
 
 
@@ -376,31 +243,12 @@ ngx_http_chantier_login_opened(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     u_char                     *p;
-    size_t                      len[5];
     ngx_str_t                   body;
-    const char                 *argv[5];
     ngx_http_chantier_login_t  *login;
 
     login = ctx->data;
 
-    if (ctx->next_rc != NGX_OK) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
-    argv[0] = "EVAL";
-    argv[1] = ngx_http_chantier_login_success_lua;
-    argv[2] = "2";
-    argv[3] = (char *) login->fails_login.data;
-    argv[4] = (char *) login->fails_address.data;
-
-    len[0] = 4;
-    len[1] = sizeof(ngx_http_chantier_login_success_lua) - 1;
-    len[2] = 1;
-    len[3] = login->fails_login.len;
-    len[4] = login->fails_address.len;
-
-    (void) ngx_http_chantier_redis_command(NULL, NULL, 5, argv, len);
+    ngx_http_chantier_login_limit_success(&login->limit);
 
     body.len = sizeof("{\"user\":,\"csrf_token\":\"\"}") - 1
                + login->user_json.len + ctx->session.csrf_token.len;
@@ -422,20 +270,7 @@ void
 ngx_http_chantier_api_session_delete(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_int_t  rc;
-
-    ctx->next = ngx_http_chantier_logout_done;
-
-    rc = ngx_http_chantier_session_destroy(r, ctx);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_session_destroy(r, ctx, ngx_http_chantier_logout_done);
 }
 
 
@@ -443,10 +278,5 @@ static void
 ngx_http_chantier_logout_done(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    if (ctx->next_rc != NGX_OK) {
-        ngx_http_chantier_send_unavailable(r, "redis");
-        return;
-    }
-
     ngx_http_chantier_send(r, NGX_HTTP_NO_CONTENT, NULL);
 }

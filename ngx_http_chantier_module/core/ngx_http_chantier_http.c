@@ -12,8 +12,6 @@
 
 static ngx_int_t ngx_http_chantier_http_output(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
-static void ngx_http_chantier_send_sql_error(ngx_http_request_t *r,
-    PGresult *res);
 
 
 static ngx_str_t  ngx_http_chantier_json_type =
@@ -143,16 +141,30 @@ ngx_http_chantier_send_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* by ngx_http_chantier_service_e */
+static char  *ngx_http_chantier_http_services[] = {
+    "PostgreSQL ne répond pas",
+    "Redis ne répond pas",
+    "PostgreSQL et Redis ne répondent pas"
+};
+
+
 void
-ngx_http_chantier_send_unavailable(ngx_http_request_t *r, const char *service)
+ngx_http_chantier_send_unavailable(ngx_http_request_t *r,
+    ngx_http_chantier_service_e service)
 {
-    u_char                         *p;
+    u_char                         *p, *message;
+    size_t                          len;
     ngx_str_t                       value;
     ngx_http_chantier_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
 
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    len = sizeof("Service momentanément indisponible (), réessayez dans un "
+                 "instant.")
+          + ngx_strlen(ngx_http_chantier_http_services[service]);
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + len);
     if (p == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -161,34 +173,22 @@ ngx_http_chantier_send_unavailable(ngx_http_request_t *r, const char *service)
     value.data = p;
     value.len = ngx_sprintf(p, "%T", mcf->retry_after) - p;
 
+    message = p + value.len;
+    ngx_sprintf(message, "Service momentanément indisponible (%s), "
+                "réessayez dans un instant.%Z",
+                ngx_http_chantier_http_services[service]);
+
     if (ngx_http_chantier_add_header(r, "Retry-After", &value) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "chantier: %s unavailable, answering 503", service);
-
-    if (ngx_strcmp(service, "redis") == 0) {
-        ngx_http_chantier_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            "Service momentanément indisponible (Redis ne répond pas), "
-            "réessayez dans un instant.");
-        return;
-    }
-
-    if (ngx_strcmp(service, "postgres") == 0) {
-        ngx_http_chantier_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            "Service momentanément indisponible (PostgreSQL ne répond pas), "
-            "réessayez dans un instant.");
-        return;
-    }
+                  "chantier: answering 503: %s",
+                  ngx_http_chantier_http_services[service]);
 
     ngx_http_chantier_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-        "service_unavailable",
-        "Service momentanément indisponible (PostgreSQL et Redis ne "
-        "répondent pas), réessayez dans un instant.");
+                                 "service_unavailable", (char *) message);
 }
 
 
@@ -215,107 +215,6 @@ ngx_http_chantier_send_too_many(ngx_http_request_t *r, time_t seconds)
     ngx_http_chantier_send_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
         "too_many_attempts",
         "Trop de tentatives de connexion. Réessayez plus tard.");
-}
-
-
-void
-ngx_http_chantier_send_pg_result(ngx_http_request_t *r, PGresult *res,
-    ngx_int_t rc)
-{
-    ngx_int_t  status;
-    ngx_str_t  body;
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_chantier_send_sql_error(r, res);
-        return;
-    }
-
-    if (PQntuples(res) != 1 || PQnfields(res) < 2) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chantier: unexpected result shape (%d rows, %d cols)",
-                      PQntuples(res), PQnfields(res));
-        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                     "internal_error",
-                                     "Erreur interne du serveur.");
-        return;
-    }
-
-    status = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                      PQgetlength(res, 0, 0));
-
-    if (status < 200 || status > 599) {
-        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                     "internal_error",
-                                     "Erreur interne du serveur.");
-        return;
-    }
-
-    body.len = 0;
-    body.data = NULL;
-
-    if (!PQgetisnull(res, 0, 1)) {
-        body.len = PQgetlength(res, 0, 1);
-        body.data = ngx_pnalloc(r->pool, body.len);
-        if (body.data == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_memcpy(body.data, PQgetvalue(res, 0, 1), body.len);
-    }
-
-    ngx_http_chantier_send(r, status, &body);
-}
-
-
-/*
- * The SQL functions answer bad input themselves; an error raised anyway is
- * either a data exception that slipped through (class 22: still the
- * client's input, so 400), a constraint (class 23: 409), or our bug (500,
- * logged with the server's message, which never reaches the client).
- */
-
-static void
-ngx_http_chantier_send_sql_error(ngx_http_request_t *r, PGresult *res)
-{
-    char  *state, *message;
-
-    state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    message = res ? PQresultErrorMessage(res) : NULL;
-
-    if (state != NULL && ngx_strncmp(state, "22", 2) == 0) {
-        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_input",
-            "Une valeur envoyée n'est pas valide.");
-        return;
-    }
-
-    if (state != NULL && ngx_strncmp(state, "23", 2) == 0) {
-        ngx_http_chantier_send_error(r, NGX_HTTP_CONFLICT, "conflict",
-            "Cette modification est en conflit avec les données existantes.");
-        return;
-    }
-
-    /* 57014: statement_timeout, the server's side of our query timeout */
-    if (state != NULL && (ngx_strncmp(state, "57", 2) == 0
-                          || ngx_strncmp(state, "08", 2) == 0
-                          || ngx_strncmp(state, "53", 2) == 0))
-    {
-        ngx_http_chantier_send_unavailable(r, "postgres");
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "chantier: SQL error %s: %s",
-                  state ? state : "?", message ? message : "?");
-
-    ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                 "internal_error",
-                                 "Erreur interne du serveur.");
 }
 
 
@@ -445,4 +344,37 @@ ngx_http_chantier_cstring(ngx_pool_t *pool, ngx_str_t *s)
     p[s->len] = '\0';
 
     return p;
+}
+
+
+ngx_table_elt_t *
+ngx_http_chantier_header_in(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
 }

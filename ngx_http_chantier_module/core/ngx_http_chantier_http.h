@@ -11,7 +11,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <libpq-fe.h>
 
 #include "../ngx_http_chantier_module.h"
 
@@ -24,19 +23,19 @@ void ngx_http_chantier_send(ngx_http_request_t *r, ngx_uint_t status,
 void ngx_http_chantier_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message);
 
-/* 503 with Retry-After; service: "postgres", "redis" or "postgres+redis" */
+/* the backing services a 503 can name */
+typedef enum {
+    NGX_HTTP_CHANTIER_POSTGRES = 0,
+    NGX_HTTP_CHANTIER_REDIS,
+    NGX_HTTP_CHANTIER_POSTGRES_AND_REDIS
+} ngx_http_chantier_service_e;
+
+/* 503 with Retry-After, saying which service does not answer */
 void ngx_http_chantier_send_unavailable(ngx_http_request_t *r,
-    const char *service);
+    ngx_http_chantier_service_e service);
 
 /* 429 with Retry-After: seconds */
 void ngx_http_chantier_send_too_many(ngx_http_request_t *r, time_t seconds);
-
-/*
- * The answer to a PostgreSQL result of the form "select status, body from
- * api.something(...)", or to a failure of that query.
- */
-void ngx_http_chantier_send_pg_result(ngx_http_request_t *r, PGresult *res,
-    ngx_int_t rc);
 
 /* adds a response header; value is copied into the request pool */
 ngx_int_t ngx_http_chantier_add_header(ngx_http_request_t *r,
@@ -48,6 +47,10 @@ ngx_int_t ngx_http_chantier_set_etag(ngx_http_request_t *r, int64_t version);
 /* 1 when an If-None-Match / If-Match header names version (or is "*") */
 ngx_uint_t ngx_http_chantier_etag_matches(ngx_table_elt_t *header,
     int64_t version);
+
+/* the first request header called name (any case), or NULL */
+ngx_table_elt_t *ngx_http_chantier_header_in(ngx_http_request_t *r,
+    const char *name);
 
 /* a NUL-terminated copy of s in the request pool */
 char *ngx_http_chantier_cstring(ngx_pool_t *pool, ngx_str_t *s);

@@ -38,6 +38,7 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <ngx_http.h>
+#include <openssl/evp.h>
 
 #include "ngx_http_chantier_redis.h"
 
@@ -47,6 +48,9 @@
 
 /* up for this long: the next failure starts the backoff over */
 #define NGX_HTTP_CHANTIER_REDIS_STABLE       1000
+
+/* a SHA-1 in hex, as EVALSHA takes it */
+#define NGX_HTTP_CHANTIER_REDIS_SHA_LEN      40
 
 
 typedef struct ngx_http_chantier_redis_conn_s  ngx_http_chantier_redis_conn_t;
@@ -113,6 +117,10 @@ struct ngx_http_chantier_redis_s {
     ngx_http_chantier_redis_message_pt     on_message;
     ngx_http_chantier_redis_subscribed_pt  on_subscribed;
     void                              *sub_data;
+
+    /* the SHA-1 of each embedded script (core/lua/), for EVALSHA */
+    u_char                             lua_sha[NGX_HTTP_CHANTIER_LUA_SCRIPTS]
+                                              [NGX_HTTP_CHANTIER_REDIS_SHA_LEN];
 };
 
 
@@ -128,11 +136,27 @@ typedef struct {
     ngx_http_chantier_redis_t             *redis;
     ngx_event_t                            timeout;
     ngx_pool_cleanup_t                    *cleanup;   /* in request->pool */
+
+    /*
+     * The command, for sending; a script call keeps its arguments (in the
+     * same allocation, after the record) to be sent again as EVAL when
+     * Redis answers NOSCRIPT.
+     */
+    ngx_http_chantier_lua_e                script;
+    int                                    argc;
+    const char                           **argv;
+    size_t                                *argvlen;
+
     unsigned                               done:1;    /* handler called or
-                                                         request gone */
+                                                         request gone, or
+                                                         nobody waits */
+    unsigned                               eval:1;    /* a script call */
+    unsigned                               retried:1; /* sent as EVAL */
 } ngx_http_chantier_redis_cmd_t;
 
 
+static ngx_int_t ngx_http_chantier_redis_lua_init(
+    ngx_http_chantier_redis_t *redis, ngx_log_t *log);
 static ngx_int_t ngx_http_chantier_redis_conn_init(
     ngx_http_chantier_redis_conn_t *rc, ngx_cycle_t *cycle, ngx_addr_t *addr,
     ngx_str_t *address, ngx_msec_t timeout);
@@ -161,6 +185,13 @@ static void ngx_http_chantier_redis_cleanup(void *data);
 static void ngx_http_chantier_redis_read_handler(ngx_event_t *rev);
 static void ngx_http_chantier_redis_write_handler(ngx_event_t *wev);
 
+static ngx_http_chantier_redis_t *ngx_http_chantier_redis_usable(
+    ngx_http_request_t *r, ngx_log_t **log);
+static ngx_int_t ngx_http_chantier_redis_cmd_send(
+    ngx_http_chantier_redis_t *redis, ngx_http_chantier_redis_cmd_t *cmd,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_chantier_redis_eval_source(redisAsyncContext *ac,
+    ngx_http_chantier_redis_cmd_t *cmd, redisReply *reply);
 static void ngx_http_chantier_redis_reply(redisAsyncContext *ac, void *reply,
     void *data);
 static void ngx_http_chantier_redis_cmd_timeout(ngx_event_t *ev);
@@ -192,27 +223,12 @@ ngx_http_chantier_redis_command(ngx_http_request_t *r,
     ngx_http_chantier_redis_handler_pt handler, int argc, const char **argv,
     const size_t *argvlen)
 {
-    ngx_log_t                       *log;
-    ngx_pool_cleanup_t              *cln;
-    ngx_http_chantier_redis_t       *redis;
-    ngx_http_chantier_redis_cmd_t   *cmd;
-    ngx_http_chantier_main_conf_t   *mcf;
+    ngx_log_t                      *log;
+    ngx_http_chantier_redis_t      *redis;
+    ngx_http_chantier_redis_cmd_t  *cmd;
 
-    if (r != NULL) {
-        mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
-        log = r->connection->log;
-
-    } else {
-        mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                                  ngx_http_chantier_module);
-        log = ngx_cycle->log;
-    }
-
-    redis = (mcf != NULL) ? mcf->redis : NULL;
-
-    if (redis == NULL || redis->exiting
-        || !ngx_http_chantier_redis_conn_usable(&redis->cmd))
-    {
+    redis = ngx_http_chantier_redis_usable(r, &log);
+    if (redis == NULL) {
         return NGX_DECLINED;
     }
 
@@ -239,23 +255,149 @@ ngx_http_chantier_redis_command(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        ngx_free(cmd);
+    cmd->request = r;
+    cmd->handler = handler;
+    cmd->argc = argc;
+    cmd->argv = argv;
+    cmd->argvlen = (size_t *) argvlen;
+
+    return ngx_http_chantier_redis_cmd_send(redis, cmd, log);
+}
+
+
+/*
+ * The record of a script call holds a copy of its arguments, so that the
+ * call can be sent again after NOSCRIPT even when nobody waits for it (the
+ * caller's memory may be gone by then):
+ *
+ *     record | argv[argc] | argvlen[argc] | nkeys as text | arguments
+ */
+
+ngx_int_t
+ngx_http_chantier_redis_eval(ngx_http_request_t *r,
+    ngx_http_chantier_redis_handler_pt handler, ngx_http_chantier_lua_e script,
+    ngx_uint_t nkeys, ngx_uint_t nargs, const char **args, const size_t *lens)
+{
+    u_char                         *p;
+    size_t                          size;
+    ngx_uint_t                      i, argc;
+    ngx_log_t                      *log;
+    ngx_http_chantier_redis_t      *redis;
+    ngx_http_chantier_redis_cmd_t  *cmd;
+
+    redis = ngx_http_chantier_redis_usable(r, &log);
+    if (redis == NULL) {
+        return NGX_DECLINED;
+    }
+
+    argc = 3 + nargs;
+
+    size = sizeof(ngx_http_chantier_redis_cmd_t)
+           + argc * (sizeof(char *) + sizeof(size_t)) + NGX_INT_T_LEN;
+
+    for (i = 0; i < nargs; i++) {
+        size += lens[i];
+    }
+
+    cmd = ngx_calloc(size, log);
+    if (cmd == NULL) {
         return NGX_ERROR;
     }
 
-    cmd->request = r;
-    cmd->handler = handler;
-    cmd->redis = redis;
-    cmd->cleanup = cln;
+    cmd->eval = 1;
+    cmd->script = script;
+    cmd->argc = (int) argc;
+    cmd->argv = (const char **) (cmd + 1);
+    cmd->argvlen = (size_t *) (cmd->argv + argc);
+    p = (u_char *) (cmd->argvlen + argc);
 
-    cmd->timeout.handler = ngx_http_chantier_redis_cmd_timeout;
-    cmd->timeout.data = cmd;
-    cmd->timeout.log = redis->cmd.log;
+    cmd->argv[0] = "EVALSHA";
+    cmd->argvlen[0] = sizeof("EVALSHA") - 1;
+
+    cmd->argv[1] = (char *) redis->lua_sha[script];
+    cmd->argvlen[1] = NGX_HTTP_CHANTIER_REDIS_SHA_LEN;
+
+    cmd->argv[2] = (char *) p;
+    cmd->argvlen[2] = ngx_sprintf(p, "%ui", nkeys) - p;
+    p += cmd->argvlen[2];
+
+    for (i = 0; i < nargs; i++) {
+        cmd->argv[3 + i] = (char *) p;
+        cmd->argvlen[3 + i] = lens[i];
+        p = ngx_cpymem(p, args[i], lens[i]);
+    }
+
+    if (r != NULL && handler != NULL) {
+        cmd->request = r;
+        cmd->handler = handler;
+
+    } else {
+        cmd->done = 1;
+    }
+
+    return ngx_http_chantier_redis_cmd_send(redis, cmd, log);
+}
+
+
+/* the worker's Redis layer when commands can be sent now, or NULL */
+
+static ngx_http_chantier_redis_t *
+ngx_http_chantier_redis_usable(ngx_http_request_t *r, ngx_log_t **log)
+{
+    ngx_http_chantier_redis_t      *redis;
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    if (r != NULL) {
+        mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+        *log = r->connection->log;
+
+    } else {
+        mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                  ngx_http_chantier_module);
+        *log = ngx_cycle->log;
+    }
+
+    redis = (mcf != NULL) ? mcf->redis : NULL;
+
+    if (redis == NULL || redis->exiting
+        || !ngx_http_chantier_redis_conn_usable(&redis->cmd))
+    {
+        return NULL;
+    }
+
+    return redis;
+}
+
+
+/*
+ * Queues the record's command.  A request that waits gets a timeout and a
+ * pool cleanup; the record is freed here only when nothing was queued.
+ */
+
+static ngx_int_t
+ngx_http_chantier_redis_cmd_send(ngx_http_chantier_redis_t *redis,
+    ngx_http_chantier_redis_cmd_t *cmd, ngx_log_t *log)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = NULL;
+    cmd->redis = redis;
+
+    if (cmd->request != NULL) {
+        cln = ngx_pool_cleanup_add(cmd->request->pool, 0);
+        if (cln == NULL) {
+            ngx_free(cmd);
+            return NGX_ERROR;
+        }
+
+        cmd->cleanup = cln;
+        cmd->timeout.handler = ngx_http_chantier_redis_cmd_timeout;
+        cmd->timeout.data = cmd;
+        cmd->timeout.log = redis->cmd.log;
+    }
 
     if (redisAsyncCommandArgv(redis->cmd.ac, ngx_http_chantier_redis_reply,
-                              cmd, argc, argv, argvlen)
+                              cmd, cmd->argc, cmd->argv, cmd->argvlen)
         != REDIS_OK)
     {
         ngx_log_error(NGX_LOG_ERR, log, 0,
@@ -264,6 +406,10 @@ ngx_http_chantier_redis_command(ngx_http_request_t *r,
                                                  : "out of memory");
         ngx_free(cmd);
         return NGX_ERROR;
+    }
+
+    if (cln == NULL) {
+        return NGX_OK;
     }
 
     cln->handler = ngx_http_chantier_redis_cmd_request_gone;
@@ -291,6 +437,11 @@ ngx_http_chantier_redis_reply(redisAsyncContext *ac, void *reply, void *data)
 {
     ngx_http_chantier_redis_cmd_t  *cmd = data;
 
+    if (ngx_http_chantier_redis_eval_source(ac, cmd, reply) == NGX_OK) {
+        /* the same record waits for the EVAL's reply */
+        return;
+    }
+
     if (!cmd->done) {
         if (cmd->redis->exiting) {
             /*
@@ -315,6 +466,50 @@ ngx_http_chantier_redis_reply(redisAsyncContext *ac, void *reply, void *data)
     }
 
     ngx_free(cmd);
+}
+
+
+/*
+ * NOSCRIPT: Redis lost its script cache (a restart, SCRIPT FLUSH) since it
+ * last ran this script.  The call goes again, once, as EVAL with the
+ * source, unless nobody can use its reply any more.  NGX_OK when sent.
+ */
+
+static ngx_int_t
+ngx_http_chantier_redis_eval_source(redisAsyncContext *ac,
+    ngx_http_chantier_redis_cmd_t *cmd, redisReply *reply)
+{
+    ngx_str_t  *source;
+
+    if (reply == NULL || !cmd->eval || cmd->retried || cmd->redis->exiting
+        || (cmd->done && cmd->handler != NULL)
+        || reply->type != REDIS_REPLY_ERROR
+        || reply->len < sizeof("NOSCRIPT") - 1
+        || ngx_strncmp(reply->str, "NOSCRIPT", sizeof("NOSCRIPT") - 1) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    source = &ngx_http_chantier_lua_sources[cmd->script];
+
+    ngx_log_error(NGX_LOG_NOTICE, cmd->redis->cmd.log, 0,
+                  "chantier: redis did not know script \"%V\", sending it",
+                  &ngx_http_chantier_lua_names[cmd->script]);
+
+    cmd->argv[0] = "EVAL";
+    cmd->argvlen[0] = sizeof("EVAL") - 1;
+    cmd->argv[1] = (char *) source->data;
+    cmd->argvlen[1] = source->len;
+    cmd->retried = 1;
+
+    if (redisAsyncCommandArgv(ac, ngx_http_chantier_redis_reply, cmd,
+                              cmd->argc, cmd->argv, cmd->argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -543,6 +738,10 @@ ngx_http_chantier_redis_init_process(ngx_cycle_t *cycle,
 
     redis->timeout = mcf->redis_timeout;
 
+    if (ngx_http_chantier_redis_lua_init(redis, cycle->log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_chantier_redis_conn_init(&redis->cmd, cycle,
                                           &mcf->redis_addr,
                                           &mcf->redis_address,
@@ -576,6 +775,38 @@ ngx_http_chantier_redis_init_process(ngx_cycle_t *cycle,
     mcf->redis = redis;
 
     ngx_http_chantier_redis_conn_connect(&redis->cmd);
+
+    return NGX_OK;
+}
+
+
+/* the SHA-1 by which EVALSHA names each embedded script */
+
+static ngx_int_t
+ngx_http_chantier_redis_lua_init(ngx_http_chantier_redis_t *redis,
+    ngx_log_t *log)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    ngx_uint_t    i;
+    ngx_str_t    *source;
+    unsigned int  md_len;
+
+    for (i = 0; i < NGX_HTTP_CHANTIER_LUA_SCRIPTS; i++) {
+        source = &ngx_http_chantier_lua_sources[i];
+
+        if (EVP_Digest(source->data, source->len, md, &md_len, EVP_sha1(),
+                       NULL)
+            != 1
+            || md_len * 2 != NGX_HTTP_CHANTIER_REDIS_SHA_LEN)
+        {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "chantier: SHA-1 of redis script \"%V\" failed",
+                          &ngx_http_chantier_lua_names[i]);
+            return NGX_ERROR;
+        }
+
+        ngx_hex_dump(redis->lua_sha[i], md, md_len);
+    }
 
     return NGX_OK;
 }

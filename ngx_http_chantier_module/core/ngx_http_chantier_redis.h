@@ -19,6 +19,7 @@
 #include <hiredis/async.h>
 
 #include "../ngx_http_chantier_module.h"
+#include "ngx_http_chantier_lua.h"        /* generated: core/lua/embed */
 
 
 /*
@@ -43,6 +44,20 @@ typedef void (*ngx_http_chantier_redis_handler_pt)(ngx_http_request_t *r,
 ngx_int_t ngx_http_chantier_redis_command(ngx_http_request_t *r,
     ngx_http_chantier_redis_handler_pt handler, int argc, const char **argv,
     const size_t *argvlen);
+
+/*
+ * Runs the Redis script core/lua/<name>.lua ("script" is its
+ * NGX_HTTP_CHANTIER_LUA_<NAME>) with nkeys keys then the script's
+ * arguments in args/lens; the rest is ngx_http_chantier_redis_command().
+ * The script goes by its SHA-1 (EVALSHA), its source only when Redis does
+ * not know it (a restart or SCRIPT FLUSH): that call is then sent once
+ * more as EVAL, which caches it again, and the handler sees only that
+ * second reply.
+ */
+ngx_int_t ngx_http_chantier_redis_eval(ngx_http_request_t *r,
+    ngx_http_chantier_redis_handler_pt handler, ngx_http_chantier_lua_e script,
+    ngx_uint_t nkeys, ngx_uint_t nargs, const char **args,
+    const size_t *lens);
 
 /*
  * Pub/sub: every worker holds one subscriber connection.  on_message gets

@@ -28,8 +28,8 @@
 #include <ngx_http.h>
 
 #include "ngx_http_chantier_live.h"
-#include "ngx_http_chantier_redis.h"
-#include "ngx_http_chantier_http.h"
+#include "../core/ngx_http_chantier_redis.h"
+#include "../core/ngx_http_chantier_http.h"
 
 
 #define NGX_HTTP_CHANTIER_LIVE_HEARTBEAT    25000

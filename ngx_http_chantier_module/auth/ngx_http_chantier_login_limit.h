@@ -1,0 +1,39 @@
+/*
+ * Login limits: 5 failed attempts per login, or 100 per client address,
+ * within 15 minutes, then 429 until the oldest attempts are forgotten.
+ * The counters are Redis keys chantier:fails:login:<login> and
+ * chantier:fails:address:<ip> (core/lua/login_check.lua, login_success.lua).
+ */
+
+#ifndef _NGX_HTTP_CHANTIER_LOGIN_LIMIT_H_INCLUDED_
+#define _NGX_HTTP_CHANTIER_LOGIN_LIMIT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "../ngx_http_chantier_module.h"
+
+
+typedef struct {
+    ngx_str_t                     login_key;
+    ngx_str_t                     address_key;
+} ngx_http_chantier_login_limit_t;
+
+
+/*
+ * Counts an attempt of "login" (lower-case, NUL-terminated) from the
+ * request's address, then next; or answers 429 with Retry-After when the
+ * attempts are used up, 503 when Redis does not answer.
+ */
+void ngx_http_chantier_login_limit_count(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, ngx_http_chantier_login_limit_t *limit,
+    char *login, ngx_http_chantier_handler_pt next);
+
+/* a successful login takes back the attempts it was counted; not awaited */
+void ngx_http_chantier_login_limit_success(
+    ngx_http_chantier_login_limit_t *limit);
+
+
+#endif /* _NGX_HTTP_CHANTIER_LOGIN_LIMIT_H_INCLUDED_ */
