@@ -529,17 +529,20 @@ ngx_http_chantier_redis_cmd_timeout(ngx_event_t *ev)
 
 
 /*
- * Calls the handler exactly once.  The record is detached from the request
- * first: the handler may finalize the request and destroy its pool.
+ * Calls the handler exactly once, then the connection's posted requests.
+ * The record is detached from the request first: the handler may finalize
+ * the request and destroy its pool.
  */
 
 static void
 ngx_http_chantier_redis_cmd_finish(ngx_http_chantier_redis_cmd_t *cmd,
     redisReply *reply, ngx_int_t rc)
 {
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = cmd->request;
+    c = r->connection;
 
     cmd->done = 1;
     cmd->request = NULL;
@@ -554,6 +557,14 @@ ngx_http_chantier_redis_cmd_finish(ngx_http_chantier_redis_cmd_t *cmd,
     }
 
     cmd->handler(r, reply, rc);
+
+    /*
+     * As after any event that is not the request's own: a request the
+     * handler finalized on a connection the client already reset is only
+     * posted, and would stay allocated, fd included, until something ran
+     * the posted requests of that connection.
+     */
+    ngx_http_run_posted_requests(c);
 }
 
 

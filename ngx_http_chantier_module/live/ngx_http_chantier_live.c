@@ -691,6 +691,7 @@ static void
 ngx_http_chantier_live_close(ngx_http_chantier_live_stream_t *stream,
     ngx_int_t rc)
 {
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     if (stream->closed) {
@@ -704,6 +705,7 @@ ngx_http_chantier_live_close(ngx_http_chantier_live_stream_t *stream,
     }
 
     r = stream->request;
+    c = r->connection;
 
     ngx_http_chantier_live_unregister(stream);
 
@@ -712,6 +714,13 @@ ngx_http_chantier_live_close(ngx_http_chantier_live_stream_t *stream,
     }
 
     ngx_http_finalize_request(r, rc);
+
+    /*
+     * Called from a timer or a pub/sub message as well as from the
+     * request's own events: run what finalizing posted, or the request of
+     * a reset connection stays allocated (see ngx_http_chantier_redis.c).
+     */
+    ngx_http_run_posted_requests(c);
 }
 
 
