@@ -46,6 +46,7 @@ static ngx_int_t ngx_http_chantier_session_user_keys(ngx_http_request_t *r,
     ngx_str_t *user_id, ngx_str_t *gen, ngx_str_t *doc);
 static void ngx_http_chantier_session_not_logged_in(ngx_http_request_t *r,
     const char *message);
+static void ngx_http_chantier_session_unusable_cookie(ngx_http_request_t *r);
 
 
 /* by ngx_http_chantier_role_e */
@@ -63,18 +64,28 @@ ngx_http_chantier_session_authenticate(ngx_http_request_t *r,
 {
     u_char                         *p;
     size_t                          lens[6];
+    ngx_int_t                       rc;
     ngx_str_t                       token;
     const char                     *args[6];
     ngx_http_chantier_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
 
-    if (ngx_http_chantier_session_cookie(r, &token) != NGX_OK
-        || ngx_http_chantier_session_key(r, &token, &ctx->session.token_hash)
-           != NGX_OK)
-    {
+    if (ngx_http_chantier_session_cookie(r, &token) != NGX_OK) {
         ngx_http_chantier_session_not_logged_in(r,
                                                 "Vous n'êtes pas connecté.");
+        return;
+    }
+
+    rc = ngx_http_chantier_session_key(r, &token, &ctx->session.token_hash);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_session_unusable_cookie(r);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -227,10 +238,14 @@ ngx_http_chantier_session_create(ngx_http_request_t *r,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
 
+    /*
+     * The browser's old session ends with the login; a cookie that cannot
+     * name one (too long, say) is only ignored.
+     */
     ngx_str_set(&old, NGX_HTTP_CHANTIER_SESSION_KEY "none");
 
     if ((ngx_http_chantier_session_cookie(r, &token) == NGX_OK
-         && ngx_http_chantier_session_key(r, &token, &old) != NGX_OK)
+         && ngx_http_chantier_session_key(r, &token, &old) == NGX_ERROR)
         || ngx_http_chantier_session_role(role, &ctx->session.role) != NGX_OK
         || ngx_http_chantier_session_random(r->pool, &token) != NGX_OK
         || ngx_http_chantier_session_random(r->pool,
@@ -501,6 +516,29 @@ ngx_http_chantier_session_not_logged_in(ngx_http_request_t *r,
 {
     ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED, "not_logged_in",
                                  message);
+}
+
+
+/*
+ * A cookie that cannot name any session (too long: a token is 43
+ * characters) is cleared with the 401, so that the browser stops sending
+ * it.  Only that one: clearing the cookie of a merely expired session
+ * could, arriving late, clear the new cookie of a login in another tab.
+ */
+
+static void
+ngx_http_chantier_session_unusable_cookie(ngx_http_request_t *r)
+{
+    ngx_str_t  empty;
+
+    ngx_str_null(&empty);
+
+    if (ngx_http_chantier_session_set_cookie(r, &empty) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_session_not_logged_in(r, "Vous n'êtes pas connecté.");
 }
 
 
