@@ -298,12 +298,11 @@ subtest 'edit accounts' => sub {
 
 
 subtest 'deactivate' => sub {
-    my $r;
     my ($dc, $d) = client_for(role => 'client');
     my $dc2 = client();
     $dc2->login($d->{login}, $password);
 
-    $r = $admin->api(PATCH => "admin/users/$d->{id}",
+    my $r = $admin->api(PATCH => "admin/users/$d->{id}",
         { active => JSON::PP::false() });
     is $r->{status}, 200, 'PATCH active:false: 200' or diag $r->{raw};
     ok defined $r->{json}{active} && !$r->{json}{active},
@@ -334,12 +333,12 @@ subtest 'deactivate' => sub {
 
 
 subtest 'a new role' => sub {
-    my $r;
     my ($xc, $x) = client_for(role => 'admin');
     is $xc->api(GET => 'admin/users?q=x')->{status}, 200,
         'an admin uses the admin routes';
 
-    $r = $admin->api(PATCH => "admin/users/$x->{id}", { role => 'employee' });
+    my $r = $admin->api(PATCH => "admin/users/$x->{id}",
+        { role => 'employee' });
     is $r->{status}, 200, 'admin demoted to employee: 200' or diag $r->{raw};
     is $r->{json}{role}, 'employee', 'the new role';
 
@@ -363,11 +362,11 @@ subtest 'a new role' => sub {
 
 
 subtest 'reset a password' => sub {
-    my $r;
     my ($pc, $p) = client_for(role => 'employee');
     my $new_pw = "remis-a-zero-$$";
 
-    $r = $admin->api(PATCH => "admin/users/$p->{id}", { password => $new_pw });
+    my $r = $admin->api(PATCH => "admin/users/$p->{id}",
+        { password => $new_pw });
     is $r->{status}, 200, 'PATCH password: 200' or diag $r->{raw};
     unlike $r->{raw}, qr/scrypt|\Q$new_pw\E|password/i,
         'PATCH password: no password or hash answered';
@@ -386,12 +385,11 @@ subtest 'reset a password' => sub {
 
 
 subtest 'chantiers' => sub {
-    my $r;
     my ($kc, $k) = client_for(role => 'client');
     my ($k2c, $k2) = client_for(role => 'client');
     my $code = unique_code();
 
-    $r = $admin->api(POST => 'admin/chantiers', {
+    my $r = $admin->api(POST => 'admin/chantiers', {
         chantier_id => lc $code, title => '  Extension de la maison  ',
         client_id => $k->{id}, start_date => '2026-04-01',
         planned_end_date => '2026-04-01',
