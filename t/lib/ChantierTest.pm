@@ -23,12 +23,20 @@ package ChantierTest;
 #
 #   my $f = create_chantier(client_id => $user->{id});   # fiche summary
 #   my $post = publish($e_c, $f->{id}, 'Texte');  # a post, by an employee
+#   $c->api(PATCH => "posts/$post->{id}", { body => delta('Autre') }, ...);
 #   my ($doc, $etag) = fiche($c, $f->{id});       # GET fiches/{id}
 #   my $v = fiche_version($c, $f->{id});
 #   bumps('a comment', $f->{id}, sub { ... });    # version +1, new ETag
+#   no_change('refused', $f->{id}, sub { ... });  # same version and ETag
 #
-# Helpers that are checks (is_error, bumps, no_change, no_error_logged)
-# report a failure at the line of their caller.
+#   my @status = parallel(map { my $t = twin($c);  # same session, own
+#       sub { $t->api(...) } } 1 .. 6);           # connections; at once
+#
+#   my $log = error_log_size();                   # nginx's error log
+#   no_error_logged($log, 'no crash');            # nothing alarming since
+#
+# The checks bumps, no_change and no_error_logged report a failure at the
+# line of their caller.
 #
 # A path without a leading "/" is under /api/ ("me" -> /api/me); a path
 # with one is taken as is ("/index.html").
