@@ -153,180 +153,181 @@ sub accepted {
 }
 
 
-# ---- accepted ----
+subtest 'accepted: nginx -t passes' => sub {
+    accepted('good configuration', []);
 
-accepted('good configuration', []);
+    accepted('PostgreSQL over a unix socket directory',
+        [postgres => 'chantier_postgres'
+                     . ' "host=/var/run/postgresql dbname=chantier";']);
 
-accepted('PostgreSQL over a unix socket directory',
-    [postgres => 'chantier_postgres'
-                 . ' "host=/var/run/postgresql dbname=chantier";']);
+    accepted('PostgreSQL on ::1',
+        [postgres => 'chantier_postgres "host=::1 dbname=chantier";']);
 
-accepted('PostgreSQL on ::1',
-    [postgres => 'chantier_postgres "host=::1 dbname=chantier";']);
+    accepted('PostgreSQL URI with an IP address',
+        [postgres => 'chantier_postgres'
+                     . ' "postgresql://chantier@127.0.0.1:5432/chantier";']);
 
-accepted('PostgreSQL URI with an IP address',
-    [postgres => 'chantier_postgres'
-                 . ' "postgresql://chantier@127.0.0.1:5432/chantier";']);
+    accepted('two PostgreSQL hosts, both IP addresses',
+        [postgres => 'chantier_postgres'
+                     . ' "host=127.0.0.1,127.0.0.2 dbname=chantier";']);
 
-accepted('two PostgreSQL hosts, both IP addresses',
-    [postgres => 'chantier_postgres'
-                 . ' "host=127.0.0.1,127.0.0.2 dbname=chantier";']);
+    accepted('Redis over a unix socket',
+        [redis => 'chantier_redis unix:/var/run/redis/redis.sock;']);
 
-accepted('Redis over a unix socket',
-    [redis => 'chantier_redis unix:/var/run/redis/redis.sock;']);
+    accepted('Redis without a port', [redis => 'chantier_redis 127.0.0.1;']);
 
-accepted('Redis without a port', [redis => 'chantier_redis 127.0.0.1;']);
+    accepted('all the directives',
+        [http => "chantier_postgres_pool_size 8;\n"
+                 . "    chantier_postgres_timeout 3s;\n"
+                 . "    chantier_redis_timeout 1500ms;\n"
+                 . "    chantier_session_timeout 30m;\n"
+                 . "    chantier_session_lifetime 8h;\n"
+                 . "    chantier_retry_after 10;",
+         location => "location /espace-client/api/ {\n"
+                     . "            chantier_api;\n"
+                     . "            chantier_cookie_path /espace-client/;\n"
+                     . "            chantier_cookie_secure on;\n"
+                     . "        }"]);
 
-accepted('all the directives',
-    [http => "chantier_postgres_pool_size 8;\n"
-             . "    chantier_postgres_timeout 3s;\n"
-             . "    chantier_redis_timeout 1500ms;\n"
-             . "    chantier_session_timeout 30m;\n"
-             . "    chantier_session_lifetime 8h;\n"
-             . "    chantier_retry_after 10;",
-     location => "location /espace-client/api/ {\n"
-                 . "            chantier_api;\n"
-                 . "            chantier_cookie_path /espace-client/;\n"
-                 . "            chantier_cookie_secure on;\n"
-                 . "        }"]);
+    accepted('the thread pool "default" needs no thread_pool directive',
+        [main => '', pool => '']);
 
-accepted('the thread pool "default" needs no thread_pool directive',
-    [main => '', pool => '']);
-
-accepted('module loaded, chantier_api nowhere, nothing else configured',
-    [postgres => '', redis => '', pool => '', location => '']);
+    accepted('module loaded, chantier_api nowhere, nothing else configured',
+        [postgres => '', redis => '', pool => '', location => '']);
+};
 
 
-# ---- refused ----
+subtest 'refused: nginx -t fails, saying where and why' => sub {
+    # libpq's parse errors end with a newline, which the message repeats
+    refused('PostgreSQL host name',
+        [postgres => 'chantier_postgres'
+                     . ' "host=db.example.com dbname=chantier"; #<-'],
+        qr/db\.example\.com.*IP address.*(blocking )?DNS/);
 
-# libpq's parse errors end with a newline, which the message repeats
-refused('PostgreSQL host name',
-    [postgres => 'chantier_postgres'
-                 . ' "host=db.example.com dbname=chantier"; #<-'],
-    qr/db\.example\.com.*IP address.*(blocking )?DNS/);
+    refused('PostgreSQL host name as the second host',
+        [postgres => 'chantier_postgres'
+                     . ' "host=127.0.0.1,db.example.com dbname=chantier"; #<-'],
+        qr/db\.example\.com.*IP address.*DNS/);
 
-refused('PostgreSQL host name as the second host',
-    [postgres => 'chantier_postgres'
-                 . ' "host=127.0.0.1,db.example.com dbname=chantier"; #<-'],
-    qr/db\.example\.com.*IP address.*DNS/);
+    refused('PostgreSQL host name in a URI',
+        [postgres => 'chantier_postgres'
+                     . ' "postgresql://chantier@db.example.com/chantier"; #<-'],
+        qr/db\.example\.com.*IP address.*DNS/);
 
-refused('PostgreSQL host name in a URI',
-    [postgres => 'chantier_postgres'
-                 . ' "postgresql://chantier@db.example.com/chantier"; #<-'],
-    qr/db\.example\.com.*IP address.*DNS/);
+    refused('conninfo that does not parse',
+        [postgres => 'chantier_postgres "host=127.0.0.1 port"; #<-'],
+        qr/conninfo/i);
 
-refused('conninfo that does not parse',
-    [postgres => 'chantier_postgres "host=127.0.0.1 port"; #<-'],
-    qr/conninfo/i);
+    refused('conninfo with an unknown keyword',
+        [postgres => 'chantier_postgres "host=127.0.0.1 colour=blue"; #<-'],
+        qr/conninfo.*colour/i);
 
-refused('conninfo with an unknown keyword',
-    [postgres => 'chantier_postgres "host=127.0.0.1 colour=blue"; #<-'],
-    qr/conninfo.*colour/i);
+    refused('chantier_api without chantier_postgres', [postgres => ''],
+        qr/chantier_postgres/);
 
-refused('chantier_api without chantier_postgres', [postgres => ''],
-    qr/chantier_postgres/);
+    refused('chantier_api without chantier_redis', [redis => ''],
+        qr/chantier_redis/);
 
-refused('chantier_api without chantier_redis', [redis => ''],
-    qr/chantier_redis/);
+    refused('Redis host name',
+        [redis => 'chantier_redis redis.example:6379; #<-'],
+        qr/redis\.example.*IP address.*DNS/);
 
-refused('Redis host name',
-    [redis => 'chantier_redis redis.example:6379; #<-'],
-    qr/redis\.example.*IP address.*DNS/);
+    refused('Redis address that does not parse',
+        [redis => 'chantier_redis 127.0.0.1:99999; #<-'],
+        qr/Redis address|invalid port/i);
 
-refused('Redis address that does not parse',
-    [redis => 'chantier_redis 127.0.0.1:99999; #<-'],
-    qr/Redis address|invalid port/i);
+    refused('chantier_api in a regex location',
+        [location => "location ~ ^/api/ {\n"
+                     . "            chantier_api; #<-\n"
+                     . "        }"],
+        qr/chantier_api.*prefix location/);
 
-refused('chantier_api in a regex location',
-    [location => "location ~ ^/api/ {\n"
-                 . "            chantier_api; #<-\n"
-                 . "        }"],
-    qr/chantier_api.*prefix location/);
+    refused('chantier_api in an exact location',
+        [location => "location = /api/ {\n"
+                     . "            chantier_api; #<-\n"
+                     . "        }"],
+        qr/chantier_api.*prefix location/);
 
-refused('chantier_api in an exact location',
-    [location => "location = /api/ {\n"
-                 . "            chantier_api; #<-\n"
-                 . "        }"],
-    qr/chantier_api.*prefix location/);
+    refused('chantier_api in a location without a final slash',
+        [location => "location /api {\n"
+                     . "            chantier_api; #<-\n"
+                     . "        }"],
+        qr/chantier_api.*prefix location/);
 
-refused('chantier_api in a location without a final slash',
-    [location => "location /api {\n"
-                 . "            chantier_api; #<-\n"
-                 . "        }"],
-    qr/chantier_api.*prefix location/);
+    refused('chantier_api twice',
+        [location => "location /api/ {\n"
+                     . "            chantier_api;\n"
+                     . "            chantier_api; #<-\n"
+                     . "        }"],
+        qr/chantier_api.*duplicate/);
 
-refused('chantier_api twice',
-    [location => "location /api/ {\n"
-                 . "            chantier_api;\n"
-                 . "            chantier_api; #<-\n"
-                 . "        }"],
-    qr/chantier_api.*duplicate/);
+    refused('chantier_api with an argument',
+        [location => "location /api/ {\n"
+                     . "            chantier_api on; #<-\n"
+                     . "        }"],
+        qr/number of arguments.*chantier_api/);
 
-refused('chantier_api with an argument',
-    [location => "location /api/ {\n"
-                 . "            chantier_api on; #<-\n"
-                 . "        }"],
-    qr/number of arguments.*chantier_api/);
+    refused('unknown thread pool name',
+        [pool => 'chantier_thread_pool nosuchpool;'],
+        qr/nosuchpool/);
 
-refused('unknown thread pool name',
-    [pool => 'chantier_thread_pool nosuchpool;'],
-    qr/nosuchpool/);
+    refused('chantier_postgres_pool_size 0',
+        [http => 'chantier_postgres_pool_size 0;'],
+        qr/chantier_postgres_pool_size.*between 1 and 256/);
 
-refused('chantier_postgres_pool_size 0',
-    [http => 'chantier_postgres_pool_size 0;'],
-    qr/chantier_postgres_pool_size.*between 1 and 256/);
+    refused('chantier_postgres_pool_size 1000',
+        [http => 'chantier_postgres_pool_size 1000;'],
+        qr/chantier_postgres_pool_size.*between 1 and 256/);
 
-refused('chantier_postgres_pool_size 1000',
-    [http => 'chantier_postgres_pool_size 1000;'],
-    qr/chantier_postgres_pool_size.*between 1 and 256/);
+    refused('chantier_postgres_pool_size not a number',
+        [http => 'chantier_postgres_pool_size many; #<-'],
+        qr/invalid number|invalid value/);
 
-refused('chantier_postgres_pool_size not a number',
-    [http => 'chantier_postgres_pool_size many; #<-'],
-    qr/invalid number|invalid value/);
+    refused('chantier_postgres_timeout not a time',
+        [http => 'chantier_postgres_timeout 5parsecs; #<-'],
+        qr/invalid value|chantier_postgres_timeout/);
 
-refused('chantier_postgres_timeout not a time',
-    [http => 'chantier_postgres_timeout 5parsecs; #<-'],
-    qr/invalid value|chantier_postgres_timeout/);
+    refused('chantier_session_timeout 0',
+        [http => 'chantier_session_timeout 0;'],
+        qr/session/);
 
-refused('chantier_session_timeout 0',
-    [http => 'chantier_session_timeout 0;'],
-    qr/session/);
+    refused('chantier_cookie_path without a leading slash',
+        [location => "location /api/ {\n"
+                     . "            chantier_api;\n"
+                     . "            chantier_cookie_path api/;\n"
+                     . "        }"],
+        qr/chantier_cookie_path.*must start with/);
 
-refused('chantier_cookie_path without a leading slash',
-    [location => "location /api/ {\n"
-                 . "            chantier_api;\n"
-                 . "            chantier_cookie_path api/;\n"
-                 . "        }"],
-    qr/chantier_cookie_path.*must start with/);
+    refused('chantier_cookie_path with a ";"',
+        [location => "location /api/ {\n"
+                     . "            chantier_api;\n"
+                     . "            chantier_cookie_path"
+                     . " \"/api/; Domain=evil\";\n"
+                     . "        }"],
+        qr/chantier_cookie_path/);
 
-refused('chantier_cookie_path with a ";"',
-    [location => "location /api/ {\n"
-                 . "            chantier_api;\n"
-                 . "            chantier_cookie_path \"/api/; Domain=evil\";\n"
-                 . "        }"],
-    qr/chantier_cookie_path/);
+    refused('chantier_cookie_secure maybe',
+        [location => "location /api/ {\n"
+                     . "            chantier_api;\n"
+                     . "            chantier_cookie_secure maybe; #<-\n"
+                     . "        }"],
+        qr/chantier_cookie_secure|invalid value/);
 
-refused('chantier_cookie_secure maybe',
-    [location => "location /api/ {\n"
-                 . "            chantier_api;\n"
-                 . "            chantier_cookie_secure maybe; #<-\n"
-                 . "        }"],
-    qr/chantier_cookie_secure|invalid value/);
+    refused('chantier_postgres twice',
+        [http => 'chantier_postgres "host=127.0.0.2"; #<-'],
+        qr/chantier_postgres.*duplicate/);
 
-refused('chantier_postgres twice',
-    [http => 'chantier_postgres "host=127.0.0.2"; #<-'],
-    qr/chantier_postgres.*duplicate/);
+    refused('chantier_redis twice',
+        [http => 'chantier_redis 127.0.0.2:6379; #<-'],
+        qr/chantier_redis.*duplicate/);
 
-refused('chantier_redis twice',
-    [http => 'chantier_redis 127.0.0.2:6379; #<-'],
-    qr/chantier_redis.*duplicate/);
+    refused('chantier_postgres in a server block',
+        [server => 'chantier_postgres "host=127.0.0.1"; #<-'],
+        qr/"chantier_postgres" directive is not allowed here/);
 
-refused('chantier_postgres in a server block',
-    [server => 'chantier_postgres "host=127.0.0.1"; #<-'],
-    qr/"chantier_postgres" directive is not allowed here/);
-
-refused('chantier_api at the http level',
-    [http => 'chantier_api; #<-'],
-    qr/"chantier_api" directive is not allowed here/);
+    refused('chantier_api at the http level',
+        [http => 'chantier_api; #<-'],
+        qr/"chantier_api" directive is not allowed here/);
+};
 
 done_testing;

@@ -17,25 +17,6 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
 
 
 my $admin = admin_client();
-my $n = 0;
-
-# a chantier code nobody else uses in this run
-sub unique_code { return sprintf 'CH-T%d-%d', $$, ++$n }
-
-sub create_chantier {
-    my (%args) = @_;
-    my %body = (
-        chantier_id      => unique_code(),
-        title            => "Rénovation $$-$n",
-        start_date       => '2026-03-01',
-        planned_end_date => '2026-09-30',
-        %args,
-    );
-    my $r = $admin->api(POST => 'admin/chantiers', \%body);
-    $r->{status} == 201
-        or BAIL_OUT("create chantier: $r->{status} $r->{raw}");
-    return $r->{json};
-}
 
 my @summary_keys = sort qw(id chantier_id title start_date planned_end_date
     status last_post_at client);
@@ -58,159 +39,162 @@ my $a2 = create_chantier(client_id => $ua->{id}, title => 'Salle de bains',
 my $b1 = create_chantier(client_id => $ub->{id}, title => 'Toiture');
 
 
-# ---- a client's list ----
+subtest 'a client\'s list' => sub {
+    my $r = $a_c->api(GET => 'fiches');
+    is $r->{status}, 200, 'client list: 200' or diag $r->{raw};
+    like $r->{headers}{'content-type'} // '', qr{^application/json},
+        'client list: JSON';
+    is ref $r->{json}, 'ARRAY', 'client list: an array';
 
-my $r = $a_c->api(GET => 'fiches');
-is $r->{status}, 200, 'client list: 200' or diag $r->{raw};
-like $r->{headers}{'content-type'} // '', qr{^application/json},
-    'client list: JSON';
-is ref $r->{json}, 'ARRAY', 'client list: an array';
+    my @list = @{ ref $r->{json} eq 'ARRAY' ? $r->{json} : [] };
+    is_deeply [sort { $a <=> $b } map { $_->{id} } @list],
+        [sort { $a <=> $b } $a1->{id}, $a2->{id}],
+        'client list: exactly the client\'s fiches';
+    is_deeply [map { $_->{id} } @list], [$a2->{id}, $a1->{id}],
+        'the latest started first';
 
-my @list = @{ ref $r->{json} eq 'ARRAY' ? $r->{json} : [] };
-is_deeply [sort { $a <=> $b } map { $_->{id} } @list],
-    [sort { $a <=> $b } $a1->{id}, $a2->{id}],
-    'client list: exactly the client\'s fiches';
-is_deeply [map { $_->{id} } @list], [$a2->{id}, $a1->{id}],
-    'the latest started first';
+    my ($s) = grep { $_->{id} == $a1->{id} } @list;
+    is_deeply [sort keys %{ $s // {} }], \@summary_keys, 'summary fields';
+    is $s->{chantier_id}, $a1->{chantier_id}, 'summary: chantier_id';
+    is $s->{title}, 'Cuisine', 'summary: title';
+    is $s->{start_date}, '2026-01-10', 'summary: start_date';
+    is $s->{planned_end_date}, '2026-02-20', 'summary: planned_end_date';
+    is $s->{status}, 'in_progress', 'summary: status';
+    is $s->{last_post_at}, undef, 'summary: last_post_at null (no posts yet)';
+    is $s->{client}{id}, $ua->{id}, 'summary: client.id';
+    is $s->{client}{name}, "Mme Hélène Durand $$", 'summary: client.name';
+    is_deeply $s, $a1, 'summary: as answered at creation';
 
-my ($s) = grep { $_->{id} == $a1->{id} } @list;
-is_deeply [sort keys %{ $s // {} }], \@summary_keys, 'summary fields';
-is $s->{chantier_id}, $a1->{chantier_id}, 'summary: chantier_id';
-is $s->{title}, 'Cuisine', 'summary: title';
-is $s->{start_date}, '2026-01-10', 'summary: start_date';
-is $s->{planned_end_date}, '2026-02-20', 'summary: planned_end_date';
-is $s->{status}, 'in_progress', 'summary: status';
-is $s->{last_post_at}, undef, 'summary: last_post_at null (no posts yet)';
-is $s->{client}{id}, $ua->{id}, 'summary: client.id';
-is $s->{client}{name}, "Mme Hélène Durand $$", 'summary: client.name';
-is_deeply $s, $a1, 'summary: as answered at creation';
+    $r = $b_c->api(GET => 'fiches');
+    is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$b1->{id}],
+        'the other client sees only theirs';
 
-$r = $b_c->api(GET => 'fiches');
-is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$b1->{id}],
-    'the other client sees only theirs';
+    $r = $none_c->api(GET => 'fiches');
+    is $r->{status}, 200, 'a client without chantier: 200';
+    is $r->{raw} =~ /^\s*\[\s*\]\s*$/ ? 1 : 0, 1,
+        'a client without chantier: []'
+        or diag $r->{raw};
 
-$r = $none_c->api(GET => 'fiches');
-is $r->{status}, 200, 'a client without chantier: 200';
-is $r->{raw} =~ /^\s*\[\s*\]\s*$/ ? 1 : 0, 1, 'a client without chantier: []'
-    or diag $r->{raw};
-
-is_error api(GET => 'fiches'), 401, 'not_logged_in', 'list without a session';
-
-
-# ---- one fiche ----
-
-$r = $a_c->api(GET => "fiches/$a1->{id}");
-is $r->{status}, 200, 'own fiche: 200' or diag $r->{raw};
-like $r->{headers}{'content-type'} // '', qr{^application/json},
-    'own fiche: JSON';
-
-my $f = $r->{json} // {};
-is_deeply [sort keys %$f],
-    [sort qw(id version header status finished_at posts)], 'fiche fields';
-is $f->{id}, $a1->{id}, 'fiche: id';
-like $f->{version}, qr/^[1-9]\d*$/, 'fiche: version';
-is_deeply $f->{header}, {
-        chantier_id      => $a1->{chantier_id},
-        title            => 'Cuisine',
-        start_date       => '2026-01-10',
-        planned_end_date => '2026-02-20',
-        client           => {
-            name    => "Mme Hélène Durand $$",
-            address => { line1 => '12 rue de la Paix',
-                         line2 => 'Bâtiment B',
-                         postal_code => '75002', city => 'Paris' },
-        },
-    }, 'fiche: header';
-is $f->{status}, 'in_progress', 'fiche: status in_progress';
-is $f->{finished_at}, undef, 'fiche: finished_at null';
-is_deeply $f->{posts}, [], 'fiche: posts []';
-
-# SPEC section 5: GET fiches/{id} has an ETag, If-None-Match gives 304
-{
-    my $etag = $r->{headers}{etag};
-    ok defined $etag, 'fiche: ETag';
-    my $again = $a_c->api(GET => "fiches/$a1->{id}",
-        undef, headers => { 'If-None-Match' => $etag // '"none"' });
-    is $again->{status}, 304, 'If-None-Match with the ETag: 304';
-}
-
-my $max = psql('select coalesce(max(id), 0) from chantier.fiches');
-my $nonexistent = $a_c->api(GET => 'fiches/' . ($max + 1000000));
-is_error $nonexistent, 404, 'not_found', 'a fiche id that does not exist';
-
-$r = $a_c->api(GET => "fiches/$b1->{id}");
-is_error $r, 404, 'not_found', 'another client\'s fiche';
-is $r->{raw}, $nonexistent->{raw},
-    'another client\'s fiche: the same body as a nonexistent id';
-is_deeply [sort grep { !/^(date|content-length)$/ } keys %{ $r->{headers} }],
-    [sort grep { !/^(date|content-length)$/ }
-          keys %{ $nonexistent->{headers} }],
-    'and the same headers';
-
-is_error $b_c->api(GET => "fiches/$a1->{id}"), 404, 'not_found',
-    'the other way round';
-is_error $none_c->api(GET => "fiches/$a2->{id}"), 404, 'not_found',
-    'a client without chantier';
-is_error api(GET => "fiches/$a1->{id}"), 401, 'not_logged_in',
-    'a fiche without a session';
+    is_error api(GET => 'fiches'), 401, 'not_logged_in',
+        'list without a session';
+};
 
 
-# ---- employees ----
+subtest 'one fiche' => sub {
+    my $r = $a_c->api(GET => "fiches/$a1->{id}");
+    is $r->{status}, 200, 'own fiche: 200' or diag $r->{raw};
+    like $r->{headers}{'content-type'} // '', qr{^application/json},
+        'own fiche: JSON';
 
-$r = $e_c->api(GET => 'fiches?chantier=' . lc $a1->{chantier_id});
-is $r->{status}, 200, 'employee: fiches?chantier=code (lower case): 200'
-    or diag $r->{raw};
-is_deeply $r->{json}, [$a1], 'employee: [the summary] of that chantier';
+    my $f = $r->{json} // {};
+    is_deeply [sort keys %$f],
+        [sort qw(id version header status finished_at posts)], 'fiche fields';
+    is $f->{id}, $a1->{id}, 'fiche: id';
+    like $f->{version}, qr/^[1-9]\d*$/, 'fiche: version';
+    is_deeply $f->{header}, {
+            chantier_id      => $a1->{chantier_id},
+            title            => 'Cuisine',
+            start_date       => '2026-01-10',
+            planned_end_date => '2026-02-20',
+            client           => {
+                name    => "Mme Hélène Durand $$",
+                address => { line1 => '12 rue de la Paix',
+                             line2 => 'Bâtiment B',
+                             postal_code => '75002', city => 'Paris' },
+            },
+        }, 'fiche: header';
+    is $f->{status}, 'in_progress', 'fiche: status in_progress';
+    is $f->{finished_at}, undef, 'fiche: finished_at null';
+    is_deeply $f->{posts}, [], 'fiche: posts []';
 
-$r = $e_c->api(GET => "fiches?chantier=$b1->{chantier_id}");
-is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$b1->{id}],
-    'employee: code as stored';
+    # SPEC section 5: GET fiches/{id} has an ETag, If-None-Match gives 304
+    {
+        my $etag = $r->{headers}{etag};
+        ok defined $etag, 'fiche: ETag';
+        my $again = $a_c->api(GET => "fiches/$a1->{id}",
+            undef, headers => { 'If-None-Match' => $etag // '"none"' });
+        is $again->{status}, 304, 'If-None-Match with the ETag: 304';
+    }
 
-$r = $e_c->api(GET => 'fiches?chantier=%20' . $a2->{chantier_id} . '%20');
-is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$a2->{id}],
-    'employee: code with spaces around';
+    my $max = psql('select coalesce(max(id), 0) from chantier.fiches');
+    my $nonexistent = $a_c->api(GET => 'fiches/' . ($max + 1000000));
+    is_error $nonexistent, 404, 'not_found', 'a fiche id that does not exist';
 
-is_error $e_c->api(GET => 'fiches?chantier=CH-NO-SUCH-' . $$), 404,
-    'not_found', 'employee: unknown code';
-is_error $e_c->api(GET => 'fiches?chantier=' . ('X' x 40)), 404,
-    'not_found', 'employee: a code over 32 characters';
-is_error $e_c->api(GET => 'fiches?chantier=%25'), 404, 'not_found',
-    'employee: "%" is no wildcard';
-is_error $e_c->api(GET => 'fiches'), 400, 'chantier_required',
-    'employee: no chantier parameter';
-is_error $e_c->api(GET => 'fiches?chantier='), 400, 'chantier_required',
-    'employee: empty chantier parameter';
+    $r = $a_c->api(GET => "fiches/$b1->{id}");
+    is_error $r, 404, 'not_found', 'another client\'s fiche';
+    is $r->{raw}, $nonexistent->{raw},
+        'another client\'s fiche: the same body as a nonexistent id';
+    is_deeply
+        [sort grep { !/^(date|content-length)$/ } keys %{ $r->{headers} }],
+        [sort grep { !/^(date|content-length)$/ }
+              keys %{ $nonexistent->{headers} }],
+        'and the same headers';
 
-$r = $admin->api(GET => 'fiches?chantier=' . $a1->{chantier_id});
-is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$a1->{id}],
-    'admin: look-up by code too';
-
-for my $fid ($a1->{id}, $b1->{id}) {
-    $r = $e_c->api(GET => "fiches/$fid");
-    is $r->{status}, 200, "employee opens fiche $fid" or diag $r->{raw};
-    is $r->{json}{id}, $fid, "employee: fiche $fid";
-}
-is $admin->api(GET => "fiches/$a2->{id}")->{status}, 200,
-    'admin opens any fiche';
-
-is_error $a_c->api(GET => "fiches?chantier=$a1->{chantier_id}"), 403,
-    'forbidden', 'client with ?chantier= (even their own)';
-is_error $a_c->api(GET => "fiches?chantier=$b1->{chantier_id}"), 403,
-    'forbidden', 'client with ?chantier= of another client';
+    is_error $b_c->api(GET => "fiches/$a1->{id}"), 404, 'not_found',
+        'the other way round';
+    is_error $none_c->api(GET => "fiches/$a2->{id}"), 404, 'not_found',
+        'a client without chantier';
+    is_error api(GET => "fiches/$a1->{id}"), 401, 'not_logged_in',
+        'a fiche without a session';
+};
 
 
-# ---- ids that are no ids ----
+subtest 'employees' => sub {
+    my $r = $e_c->api(GET => 'fiches?chantier=' . lc $a1->{chantier_id});
+    is $r->{status}, 200, 'employee: fiches?chantier=code (lower case): 200'
+        or diag $r->{raw};
+    is_deeply $r->{json}, [$a1], 'employee: [the summary] of that chantier';
 
-for my $path ('fiches/0', 'fiches/99999999999999999999',
-              'fiches/9223372036854775807', 'fiches/abc', 'fiches/-1',
-              "fiches/$a1->{id}/", "fiches/$a1->{id}x", 'fiches/1.0',
-              "fiches/$a1->{id}/posts/x")
-{
-    $r = $a_c->api(GET => $path);
-    is_error $r, 404, 'not_found', "GET $path";
-}
+    $r = $e_c->api(GET => "fiches?chantier=$b1->{chantier_id}");
+    is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$b1->{id}],
+        'employee: code as stored';
 
-$r = $e_c->api(GET => 'fiches/0');
-is_error $r, 404, 'not_found', 'employee: GET fiches/0';
+    $r = $e_c->api(GET => 'fiches?chantier=%20' . $a2->{chantier_id} . '%20');
+    is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$a2->{id}],
+        'employee: code with spaces around';
+
+    is_error $e_c->api(GET => 'fiches?chantier=CH-NO-SUCH-' . $$), 404,
+        'not_found', 'employee: unknown code';
+    is_error $e_c->api(GET => 'fiches?chantier=' . ('X' x 40)), 404,
+        'not_found', 'employee: a code over 32 characters';
+    is_error $e_c->api(GET => 'fiches?chantier=%25'), 404, 'not_found',
+        'employee: "%" is no wildcard';
+    is_error $e_c->api(GET => 'fiches'), 400, 'chantier_required',
+        'employee: no chantier parameter';
+    is_error $e_c->api(GET => 'fiches?chantier='), 400, 'chantier_required',
+        'employee: empty chantier parameter';
+
+    $r = $admin->api(GET => 'fiches?chantier=' . $a1->{chantier_id});
+    is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$a1->{id}],
+        'admin: look-up by code too';
+
+    for my $fid ($a1->{id}, $b1->{id}) {
+        $r = $e_c->api(GET => "fiches/$fid");
+        is $r->{status}, 200, "employee opens fiche $fid" or diag $r->{raw};
+        is $r->{json}{id}, $fid, "employee: fiche $fid";
+    }
+    is $admin->api(GET => "fiches/$a2->{id}")->{status}, 200,
+        'admin opens any fiche';
+
+    is_error $a_c->api(GET => "fiches?chantier=$a1->{chantier_id}"), 403,
+        'forbidden', 'client with ?chantier= (even their own)';
+    is_error $a_c->api(GET => "fiches?chantier=$b1->{chantier_id}"), 403,
+        'forbidden', 'client with ?chantier= of another client';
+};
+
+
+subtest 'ids that are no ids' => sub {
+    for my $path ('fiches/0', 'fiches/99999999999999999999',
+                  'fiches/9223372036854775807', 'fiches/abc', 'fiches/-1',
+                  "fiches/$a1->{id}/", "fiches/$a1->{id}x", 'fiches/1.0',
+                  "fiches/$a1->{id}/posts/x")
+    {
+        my $r = $a_c->api(GET => $path);
+        is_error $r, 404, 'not_found', "GET $path";
+    }
+
+    my $r = $e_c->api(GET => 'fiches/0');
+    is_error $r, 404, 'not_found', 'employee: GET fiches/0';
+};
 
 done_testing;

@@ -35,8 +35,6 @@ my $admin = admin_client();
 my $password = $ChantierTest::DEFAULT_PASSWORD;
 my $n = 0;
 
-sub unique_code { return sprintf 'CH-A%d-%d', $$, ++$n }
-
 my @user_keys = sort qw(id login role civility first_name last_name company
     client_number address email phone notify active);
 my @summary_keys = sort qw(id chantier_id title start_date planned_end_date
@@ -57,44 +55,47 @@ my $valid_chantier = {
     start_date => '2026-01-01', planned_end_date => '2026-12-31',
 };
 
-my $target = create_chantier_for($cl->{id});
+my $target = create_chantier(client_id => $cl->{id}, title => 'Chantier');
 
-my @routes = (
-    [POST  => 'admin/users', $valid_user],
-    [GET   => 'admin/users?q=a'],
-    [GET   => 'admin/users'],
-    [PATCH => "admin/users/$cl->{id}", { role => 'admin' }],
-    [PATCH => "admin/users/$em->{id}", { role => 'admin' }],
-    [POST  => 'admin/chantiers', $valid_chantier],
-    [PATCH => "admin/chantiers/$target->{id}", { title => 'Piraté' }],
-);
+subtest 'who may' => sub {
+    my @routes = (
+        [POST  => 'admin/users', $valid_user],
+        [GET   => 'admin/users?q=a'],
+        [GET   => 'admin/users'],
+        [PATCH => "admin/users/$cl->{id}", { role => 'admin' }],
+        [PATCH => "admin/users/$em->{id}", { role => 'admin' }],
+        [POST  => 'admin/chantiers', $valid_chantier],
+        [PATCH => "admin/chantiers/$target->{id}", { title => 'Piraté' }],
+    );
 
-for my $route (@routes) {
-    my ($method, $path, $body) = @$route;
+    for my $route (@routes) {
+        my ($method, $path, $body) = @$route;
 
-    is_error $cl_c->api($method, $path, $body), 403, 'forbidden',
-        "client: $method $path";
-    is_error $em_c->api($method, $path, $body), 403, 'forbidden',
-        "employee: $method $path";
-    is_error api($method, $path, $body), 401, 'not_logged_in',
-        "no session: $method $path";
-}
+        is_error $cl_c->api($method, $path, $body), 403, 'forbidden',
+            "client: $method $path";
+        is_error $em_c->api($method, $path, $body), 403, 'forbidden',
+            "employee: $method $path";
+        is_error api($method, $path, $body), 401, 'not_logged_in',
+            "no session: $method $path";
+    }
 
-is $cl_c->api(GET => 'me')->{json}{role}, 'client',
-    'the client is still a client';
-is $em_c->api(GET => 'me')->{json}{role}, 'employee',
-    'the employee is still an employee';
-is_deeply search_ids($valid_user->{login}), [], 'no user was created';
-is $em_c->api(GET => "fiches/$target->{id}")->{json}{header}{title},
-    'Chantier', 'the chantier was not renamed';
-is_error $em_c->api(GET => "fiches?chantier=$valid_chantier->{chantier_id}"),
-    404, 'not_found', 'no chantier was created';
+    is $cl_c->api(GET => 'me')->{json}{role}, 'client',
+        'the client is still a client';
+    is $em_c->api(GET => 'me')->{json}{role}, 'employee',
+        'the employee is still an employee';
+    is_deeply search_ids($valid_user->{login}), [], 'no user was created';
+    is $em_c->api(GET => "fiches/$target->{id}")->{json}{header}{title},
+        'Chantier', 'the chantier was not renamed';
+    is_error $em_c->api(GET =>
+            "fiches?chantier=$valid_chantier->{chantier_id}"),
+        404, 'not_found', 'no chantier was created';
 
-is_error $admin->api(POST => 'admin/users', $valid_user, csrf => undef), 403,
-    'csrf_invalid', 'admin without X-CSRF-Token';
-is_error $admin->api(PATCH => "admin/users/$cl->{id}",
-                     { phone => '0600000001' }, csrf => 'forged'),
-    403, 'csrf_invalid', 'admin with a wrong X-CSRF-Token';
+    is_error $admin->api(POST => 'admin/users', $valid_user, csrf => undef),
+        403, 'csrf_invalid', 'admin without X-CSRF-Token';
+    is_error $admin->api(PATCH => "admin/users/$cl->{id}",
+                         { phone => '0600000001' }, csrf => 'forged'),
+        403, 'csrf_invalid', 'admin with a wrong X-CSRF-Token';
+};
 
 
 # ---- create accounts ----
@@ -116,179 +117,192 @@ my $client_body = {
     notify        => { posts => 'sms', comments => 'email' },
 };
 
-my $r = $admin->api(POST => 'admin/users', $client_body);
-is $r->{status}, 201, 'create a client: 201' or diag $r->{raw};
-like $r->{headers}{'content-type'} // '', qr{^application/json},
-    'create: JSON';
-my $new = $r->{json} // {};
-is_deeply [sort keys %$new], \@user_keys, 'create: the user fields';
-like $new->{id}, qr/^\d+$/, 'create: an id';
-is $new->{login}, lc $client_body->{login}, 'login stored lower-case';
-is $new->{client_number}, $cn, 'client number stored upper-case';
-is $new->{$_}, $client_body->{$_}, "create: $_"
-    for qw(role civility first_name last_name company email phone);
-is_deeply $new->{address}, $client_body->{address}, 'create: address';
-is_deeply $new->{notify}, $client_body->{notify}, 'create: notify';
-ok $new->{active}, 'create: active';
-unlike $r->{raw}, qr/scrypt|mot-de-passe-du-client|password/i,
-    'create: no password or hash answered';
-like psql("select password_hash from chantier.users where id = $new->{id}"),
-    qr/^\$scrypt\$/, 'the password is stored as an scrypt hash';
-
-$r = client()->login($new->{login}, 'mot-de-passe-du-client');
-is $r->{status}, 200, 'the new client logs in' or diag $r->{raw};
-
 my $emp_login = unique_login('employe');
-$r = $admin->api(POST => 'admin/users', {
-    role => 'employee', login => $emp_login, password => 'mot-de-passe-employe',
-    first_name => 'Marc', last_name => "Ouvrier-$$",
-});
-is $r->{status}, 201, 'create an employee: 201' or diag $r->{raw};
-my $new_emp = $r->{json} // {};
-is $new_emp->{role}, 'employee', 'employee: role';
-is $new_emp->{client_number}, undef, 'employee: no client number';
-is $new_emp->{address}, undef, 'employee: no address';
-is_deeply $new_emp->{notify}, { posts => 'none', comments => 'none' },
-    'without e-mail, no notification by default';
-
-$r = $admin->api(POST => 'admin/users', {
-    %$client_body, login => uc $client_body->{login},
-    client_number => "CLI-$$-B",
-});
-is_error $r, 409, 'login_taken', 'duplicate login (other case)';
-
-$r = $admin->api(POST => 'admin/users', {
-    %$client_body, login => unique_login('autre'), client_number => $cn,
-});
-is_error $r, 409, 'client_number_taken', 'duplicate client number';
-
-$r = $admin->api(POST => 'admin/users', {
-    %$client_body, login => unique_login('autre'), client_number => lc $cn,
-});
-is_error $r, 409, 'client_number_taken', 'duplicate client number, other case';
-
-for my $case (
-    ['no password'            => { password => undef }, 'invalid_field'],
-    ['password of 9'          => { password => '123456789' },
-                                 'password_too_short'],
-    ['client without number'  => { client_number => undef }, 'invalid_field'],
-    ['client without address' => { address => undef }, 'invalid_field'],
-    ['unknown role'           => { role => 'superuser' }, 'invalid_field'],
-    ['login with a space'     => { login => 'jean dupont' }, 'invalid_field'],
-    ['login of 2 characters'  => { login => 'ab' }, 'invalid_field'],
-    ['bad civility'           => { civility => 'Dr' }, 'invalid_field'],
-    ['bad postal code'        => { address => { line1 => 'x', line2 => undef,
-                                   postal_code => '!', city => 'Lyon' } },
-                                 'invalid_field'],
-    ['address unknown key'    => { address => { line1 => 'x', postal_code =>
-                                   '69003', city => 'Lyon', country => 'FR' } },
-                                 'unknown_field'],
-    ['unknown field'          => { favourite => 'x' }, 'unknown_field'],
-    ['an id'                  => { id => 1 }, 'field_not_editable'],
-)
-{
-    my ($name, $change, $code) = @$case;
-    my %body = (%$client_body, login => unique_login('refus'),
-                client_number => sprintf('CLI-%d-R%d', $$, ++$n), %$change);
-    delete $body{$_} for grep { !defined $body{$_} } keys %body;
-    is_error $admin->api(POST => 'admin/users', \%body), 400, $code,
-        "create: $name";
-}
+my ($new, $new_emp);
 
 
-# ---- search ----
+subtest 'create accounts' => sub {
+    my $r = $admin->api(POST => 'admin/users', $client_body);
+    is $r->{status}, 201, 'create a client: 201' or diag $r->{raw};
+    like $r->{headers}{'content-type'} // '', qr{^application/json},
+        'create: JSON';
+    $new = $r->{json} // {};
+    is_deeply [sort keys %$new], \@user_keys, 'create: the user fields';
+    like $new->{id}, qr/^\d+$/, 'create: an id';
+    is $new->{login}, lc $client_body->{login}, 'login stored lower-case';
+    is $new->{client_number}, $cn, 'client number stored upper-case';
+    is $new->{$_}, $client_body->{$_}, "create: $_"
+        for qw(role civility first_name last_name company email phone);
+    is_deeply $new->{address}, $client_body->{address}, 'create: address';
+    is_deeply $new->{notify}, $client_body->{notify}, 'create: notify';
+    ok $new->{active}, 'create: active';
+    unlike $r->{raw}, qr/scrypt|mot-de-passe-du-client|password/i,
+        'create: no password or hash answered';
+    like psql("select password_hash from chantier.users where id = $new->{id}"),
+        qr/^\$scrypt\$/, 'the password is stored as an scrypt hash';
 
-is_deeply search_ids("ebrard-$$"), [$new->{id}],
-    'search by last name, without its accent';
-is_deeply search_ids("HÉLÈNE ÉBRARD-$$"), [$new->{id}],
-    'search by first and last name, upper case with accents';
-is_deeply search_ids("helene ebrard-$$"), [$new->{id}],
-    'search by names without accents';
-is_deeply search_ids(lc $client_body->{login}), [$new->{id}],
-    'search by login';
-is_deeply search_ids(lc $cn), [$new->{id}], 'search by client number';
-is_deeply search_ids("oeillets ebrard-$$"), [$new->{id}],
-    'search by company, œ as oe';
-is_deeply search_ids("ouvrier-$$"), [$new_emp->{id}], 'search an employee';
-is_deeply search_ids("ebrard-$$ ouvrier-$$"), [],
-    'every word must match the same user';
-is_deeply search_ids("personne-de-ce-nom-$$"), [], 'no match: []';
+    $r = client()->login($new->{login}, 'mot-de-passe-du-client');
+    is $r->{status}, 200, 'the new client logs in' or diag $r->{raw};
 
-$r = $admin->api(GET => 'admin/users?q=' . q_escape("ebrard-$$"));
-is $r->{status}, 200, 'search: 200';
-is_deeply [sort keys %{ $r->{json}[0] // {} }], \@user_keys,
-    'search: user fields';
-unlike $r->{raw}, qr/scrypt|password/i, 'search: no password or hash';
+    $r = $admin->api(POST => 'admin/users', {
+        role => 'employee', login => $emp_login,
+        password => 'mot-de-passe-employe',
+        first_name => 'Marc', last_name => "Ouvrier-$$",
+    });
+    is $r->{status}, 201, 'create an employee: 201' or diag $r->{raw};
+    $new_emp = $r->{json} // {};
+    is $new_emp->{role}, 'employee', 'employee: role';
+    is $new_emp->{client_number}, undef, 'employee: no client number';
+    is $new_emp->{address}, undef, 'employee: no address';
+    is_deeply $new_emp->{notify}, { posts => 'none', comments => 'none' },
+        'without e-mail, no notification by default';
 
-$r = $admin->api(GET => 'admin/users');
-is $r->{status}, 200, 'search without q: 200';
-ok ref $r->{json} eq 'ARRAY' && @{ $r->{json} } <= 50,
-    'at most 50 users';
+    $r = $admin->api(POST => 'admin/users', {
+        %$client_body, login => uc $client_body->{login},
+        client_number => "CLI-$$-B",
+    });
+    is_error $r, 409, 'login_taken', 'duplicate login (other case)';
+
+    $r = $admin->api(POST => 'admin/users', {
+        %$client_body, login => unique_login('autre'), client_number => $cn,
+    });
+    is_error $r, 409, 'client_number_taken', 'duplicate client number';
+
+    $r = $admin->api(POST => 'admin/users', {
+        %$client_body, login => unique_login('autre'), client_number => lc $cn,
+    });
+    is_error $r, 409, 'client_number_taken',
+        'duplicate client number, other case';
+
+    for my $case (
+        ['no password'            => { password => undef }, 'invalid_field'],
+        ['password of 9'          => { password => '123456789' },
+                                     'password_too_short'],
+        ['client without number'  => { client_number => undef },
+                                     'invalid_field'],
+        ['client without address' => { address => undef }, 'invalid_field'],
+        ['unknown role'           => { role => 'superuser' }, 'invalid_field'],
+        ['login with a space'     => { login => 'jean dupont' },
+                                     'invalid_field'],
+        ['login of 2 characters'  => { login => 'ab' }, 'invalid_field'],
+        ['bad civility'           => { civility => 'Dr' }, 'invalid_field'],
+        ['bad postal code'        => { address => { line1 => 'x',
+                                       line2 => undef, postal_code => '!',
+                                       city => 'Lyon' } },
+                                     'invalid_field'],
+        ['address unknown key'    => { address => { line1 => 'x',
+                                       postal_code => '69003', city => 'Lyon',
+                                       country => 'FR' } },
+                                     'unknown_field'],
+        ['unknown field'          => { favourite => 'x' }, 'unknown_field'],
+        ['an id'                  => { id => 1 }, 'field_not_editable'],
+    )
+    {
+        my ($name, $change, $code) = @$case;
+        my %body = (%$client_body, login => unique_login('refus'),
+                    client_number => sprintf('CLI-%d-R%d', $$, ++$n), %$change);
+        delete $body{$_} for grep { !defined $body{$_} } keys %body;
+        is_error $admin->api(POST => 'admin/users', \%body), 400, $code,
+            "create: $name";
+    }
+};
+
+
+subtest 'search' => sub {
+    is_deeply search_ids("ebrard-$$"), [$new->{id}],
+        'search by last name, without its accent';
+    is_deeply search_ids("HÉLÈNE ÉBRARD-$$"), [$new->{id}],
+        'search by first and last name, upper case with accents';
+    is_deeply search_ids("helene ebrard-$$"), [$new->{id}],
+        'search by names without accents';
+    is_deeply search_ids(lc $client_body->{login}), [$new->{id}],
+        'search by login';
+    is_deeply search_ids(lc $cn), [$new->{id}], 'search by client number';
+    is_deeply search_ids("oeillets ebrard-$$"), [$new->{id}],
+        'search by company, œ as oe';
+    is_deeply search_ids("ouvrier-$$"), [$new_emp->{id}], 'search an employee';
+    is_deeply search_ids("ebrard-$$ ouvrier-$$"), [],
+        'every word must match the same user';
+    is_deeply search_ids("personne-de-ce-nom-$$"), [], 'no match: []';
+
+    my $r = $admin->api(GET => 'admin/users?q=' . q_escape("ebrard-$$"));
+    is $r->{status}, 200, 'search: 200';
+    is_deeply [sort keys %{ $r->{json}[0] // {} }], \@user_keys,
+        'search: user fields';
+    unlike $r->{raw}, qr/scrypt|password/i, 'search: no password or hash';
+
+    $r = $admin->api(GET => 'admin/users');
+    is $r->{status}, 200, 'search without q: 200';
+    ok ref $r->{json} eq 'ARRAY' && @{ $r->{json} } <= 50,
+        'at most 50 users';
+};
 
 
 # ---- edit accounts ----
 
-my $fiche = create_chantier_for($new->{id});
-my $version = sub {
-    admin_client()->api(GET => "fiches/$fiche->{id}")->{json}{version};
+my $fiche = create_chantier(client_id => $new->{id});
+my $max_user;
+
+
+subtest 'edit accounts' => sub {
+    my $v0 = fiche_version($admin, $fiche->{id});
+
+    my $r = $admin->api(PATCH => "admin/users/$new->{id}", {
+        last_name => "Ébrard-Martin-$$", phone => '07 11 22 33 44',
+        address => { line1 => '5 rue Neuve', line2 => 'Escalier C',
+                     postal_code => '69002', city => 'Lyon' },
+    });
+    is $r->{status}, 200, 'PATCH user: 200' or diag $r->{raw};
+    is $r->{json}{last_name}, "Ébrard-Martin-$$", 'PATCH: last name';
+    is $r->{json}{phone}, '07 11 22 33 44', 'PATCH: phone';
+    is $r->{json}{address}{line2}, 'Escalier C', 'PATCH: address';
+    is $r->{json}{first_name}, 'Hélène', 'PATCH: other fields kept';
+    is $r->{json}{login}, lc $client_body->{login}, 'PATCH: login kept';
+
+    is_deeply search_ids("ebrard-martin-$$"), [$new->{id}],
+        'PATCH persisted (search)';
+    is psql("select phone from chantier.users where id = $new->{id}"),
+        '07 11 22 33 44', 'PATCH persisted (database)';
+    is fiche_version($admin, $fiche->{id}), $v0 + 1,
+        'a new name or address moves the fiche version';
+    is admin_client()->api(GET => "fiches/$fiche->{id}")
+           ->{json}{header}{client}{name},
+        "Mme Hélène Ébrard-Martin-$$", 'the fiche header shows the new name';
+
+    is_error $admin->api(PATCH => "admin/users/$new->{id}",
+                         { login => $emp_login }),
+        409, 'login_taken', 'PATCH to a login in use';
+    is_error $admin->api(PATCH => "admin/users/$cl->{id}",
+                         { client_number => $cn }),
+        409, 'client_number_taken', 'PATCH to a client number in use';
+    is_error $admin->api(PATCH => "admin/users/$new->{id}",
+                         { role => 'employee' }),
+        409, 'client_has_chantiers', 'a client with chantiers stays a client';
+    is_error $admin->api(PATCH => "admin/users/$new->{id}", { email => 'x' }),
+        400, 'invalid_field', 'PATCH a bad e-mail';
+    is_error $admin->api(PATCH => "admin/users/$new->{id}", { active => 'no' }),
+        400, 'invalid_field', 'PATCH active not a boolean';
+    is_error $admin->api(PATCH => "admin/users/$new->{id}", { id => 3 }),
+        400, 'field_not_editable', 'PATCH id';
+    is_error $admin->api(PATCH => "admin/users/$new->{id}", { colour => 3 }),
+        400, 'unknown_field', 'PATCH an unknown field';
+    is_error $admin->api(PATCH => "admin/users/$new->{id}",
+                         { password => 'court' }),
+        400, 'password_too_short', 'PATCH a short password';
+
+    $max_user = psql('select max(id) from chantier.users');
+    is_error $admin->api(PATCH => 'admin/users/' . ($max_user + 1000),
+                         { phone => '0600000000' }),
+        404, 'not_found', 'PATCH an unknown user';
 };
-my $v0 = $version->();
-
-$r = $admin->api(PATCH => "admin/users/$new->{id}", {
-    last_name => "Ébrard-Martin-$$", phone => '07 11 22 33 44',
-    address => { line1 => '5 rue Neuve', line2 => 'Escalier C',
-                 postal_code => '69002', city => 'Lyon' },
-});
-is $r->{status}, 200, 'PATCH user: 200' or diag $r->{raw};
-is $r->{json}{last_name}, "Ébrard-Martin-$$", 'PATCH: last name';
-is $r->{json}{phone}, '07 11 22 33 44', 'PATCH: phone';
-is $r->{json}{address}{line2}, 'Escalier C', 'PATCH: address';
-is $r->{json}{first_name}, 'Hélène', 'PATCH: other fields kept';
-is $r->{json}{login}, lc $client_body->{login}, 'PATCH: login kept';
-
-is_deeply search_ids("ebrard-martin-$$"), [$new->{id}],
-    'PATCH persisted (search)';
-is psql("select phone from chantier.users where id = $new->{id}"),
-    '07 11 22 33 44', 'PATCH persisted (database)';
-is $version->(), $v0 + 1, 'a new name or address moves the fiche version';
-is admin_client()->api(GET => "fiches/$fiche->{id}")
-       ->{json}{header}{client}{name},
-    "Mme Hélène Ébrard-Martin-$$", 'the fiche header shows the new name';
-
-is_error $admin->api(PATCH => "admin/users/$new->{id}",
-                     { login => $emp_login }),
-    409, 'login_taken', 'PATCH to a login in use';
-is_error $admin->api(PATCH => "admin/users/$cl->{id}",
-                     { client_number => $cn }),
-    409, 'client_number_taken', 'PATCH to a client number in use';
-is_error $admin->api(PATCH => "admin/users/$new->{id}", { role => 'employee' }),
-    409, 'client_has_chantiers', 'a client with chantiers stays a client';
-is_error $admin->api(PATCH => "admin/users/$new->{id}", { email => 'x' }),
-    400, 'invalid_field', 'PATCH a bad e-mail';
-is_error $admin->api(PATCH => "admin/users/$new->{id}", { active => 'no' }),
-    400, 'invalid_field', 'PATCH active not a boolean';
-is_error $admin->api(PATCH => "admin/users/$new->{id}", { id => 3 }),
-    400, 'field_not_editable', 'PATCH id';
-is_error $admin->api(PATCH => "admin/users/$new->{id}", { colour => 3 }),
-    400, 'unknown_field', 'PATCH an unknown field';
-is_error $admin->api(PATCH => "admin/users/$new->{id}",
-                     { password => 'court' }),
-    400, 'password_too_short', 'PATCH a short password';
-
-my $max_user = psql('select max(id) from chantier.users');
-is_error $admin->api(PATCH => 'admin/users/' . ($max_user + 1000),
-                     { phone => '0600000000' }),
-    404, 'not_found', 'PATCH an unknown user';
 
 
-# ---- deactivate ----
-
-{
+subtest 'deactivate' => sub {
     my ($dc, $d) = client_for(role => 'client');
     my $dc2 = client();
     $dc2->login($d->{login}, $password);
 
-    $r = $admin->api(PATCH => "admin/users/$d->{id}",
+    my $r = $admin->api(PATCH => "admin/users/$d->{id}",
         { active => JSON::PP::false() });
     is $r->{status}, 200, 'PATCH active:false: 200' or diag $r->{raw};
     ok defined $r->{json}{active} && !$r->{json}{active},
@@ -315,17 +329,16 @@ is_error $admin->api(PATCH => 'admin/users/' . ($max_user + 1000),
     is $r->{status}, 200, 'PATCH active:true: 200';
     is client()->login($d->{login}, $password)->{status}, 200,
         'reactivated: logs in again';
-}
+};
 
 
-# ---- a new role ----
-
-{
+subtest 'a new role' => sub {
     my ($xc, $x) = client_for(role => 'admin');
     is $xc->api(GET => 'admin/users?q=x')->{status}, 200,
         'an admin uses the admin routes';
 
-    $r = $admin->api(PATCH => "admin/users/$x->{id}", { role => 'employee' });
+    my $r = $admin->api(PATCH => "admin/users/$x->{id}",
+        { role => 'employee' });
     is $r->{status}, 200, 'admin demoted to employee: 200' or diag $r->{raw};
     is $r->{json}{role}, 'employee', 'the new role';
 
@@ -345,16 +358,15 @@ is_error $admin->api(PATCH => 'admin/users/' . ($max_user + 1000),
     ok $r->{status} == 401 || $r->{status} == 404,
         'the former employee\'s open session no longer opens any fiche'
         or diag "$r->{status}";
-}
+};
 
 
-# ---- reset a password ----
-
-{
+subtest 'reset a password' => sub {
     my ($pc, $p) = client_for(role => 'employee');
     my $new_pw = "remis-a-zero-$$";
 
-    $r = $admin->api(PATCH => "admin/users/$p->{id}", { password => $new_pw });
+    my $r = $admin->api(PATCH => "admin/users/$p->{id}",
+        { password => $new_pw });
     is $r->{status}, 200, 'PATCH password: 200' or diag $r->{raw};
     unlike $r->{raw}, qr/scrypt|\Q$new_pw\E|password/i,
         'PATCH password: no password or hash answered';
@@ -369,29 +381,15 @@ is_error $admin->api(PATCH => 'admin/users/' . ($max_user + 1000),
 
     is $admin->api(GET => 'me')->{status}, 200,
         'the admin\'s own session is untouched';
-}
+};
 
 
-# ---- chantiers ----
-
-sub create_chantier_for {
-    my ($client_id, %args) = @_;
-    my $r = admin_client()->api(POST => 'admin/chantiers', {
-        chantier_id => unique_code(), title => 'Chantier',
-        client_id => $client_id, start_date => '2026-02-01',
-        planned_end_date => '2026-08-31', %args,
-    });
-    $r->{status} == 201
-        or BAIL_OUT("create chantier: $r->{status} $r->{raw}");
-    return $r->{json};
-}
-
-{
+subtest 'chantiers' => sub {
     my ($kc, $k) = client_for(role => 'client');
     my ($k2c, $k2) = client_for(role => 'client');
     my $code = unique_code();
 
-    $r = $admin->api(POST => 'admin/chantiers', {
+    my $r = $admin->api(POST => 'admin/chantiers', {
         chantier_id => lc $code, title => '  Extension de la maison  ',
         client_id => $k->{id}, start_date => '2026-04-01',
         planned_end_date => '2026-04-01',
@@ -458,61 +456,65 @@ sub create_chantier_for {
                          { %ok, chantier_id => unique_code(), budget => 1 }),
         400, 'unknown_field', 'create chantier: unknown field';
 
-    # edit
-    my $get = sub { $admin->api(GET => "fiches/$ch->{id}")->{json} };
-    my $v = $get->()->{version};
+    subtest 'edit' => sub {
+        my $v = fiche_version($admin, $ch->{id});
 
-    $r = $admin->api(PATCH => "admin/chantiers/$ch->{id}",
-        { title => 'Extension et garage', planned_end_date => '2026-10-31' });
-    is $r->{status}, 200, 'PATCH chantier: 200' or diag $r->{raw};
-    is_deeply [sort keys %{ $r->{json} // {} }], \@summary_keys,
-        'PATCH chantier: a summary';
-    is $r->{json}{title}, 'Extension et garage', 'PATCH: title';
-    is $r->{json}{planned_end_date}, '2026-10-31', 'PATCH: end date';
-    is $r->{json}{start_date}, '2026-04-01', 'PATCH: start date kept';
-    is $r->{json}{chantier_id}, $code, 'PATCH: code kept';
+        $r = $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+            { title => 'Extension et garage',
+              planned_end_date => '2026-10-31' });
+        is $r->{status}, 200, 'PATCH chantier: 200' or diag $r->{raw};
+        is_deeply [sort keys %{ $r->{json} // {} }], \@summary_keys,
+            'PATCH chantier: a summary';
+        is $r->{json}{title}, 'Extension et garage', 'PATCH: title';
+        is $r->{json}{planned_end_date}, '2026-10-31', 'PATCH: end date';
+        is $r->{json}{start_date}, '2026-04-01', 'PATCH: start date kept';
+        is $r->{json}{chantier_id}, $code, 'PATCH: code kept';
 
-    my $f = $get->();
-    is $f->{header}{title}, 'Extension et garage', 'PATCH persisted';
-    is $f->{version}, $v + 1, 'PATCH moves the fiche version';
+        my ($f) = fiche($admin, $ch->{id});
+        is $f->{header}{title}, 'Extension et garage', 'PATCH persisted';
+        is $f->{version}, $v + 1, 'PATCH moves the fiche version';
 
-    $r = $admin->api(PATCH => "admin/chantiers/$ch->{id}", {});
-    is $r->{status}, 200, 'an empty PATCH: 200';
-    is $get->()->{version}, $v + 1, 'an empty PATCH keeps the version';
+        $r = $admin->api(PATCH => "admin/chantiers/$ch->{id}", {});
+        is $r->{status}, 200, 'an empty PATCH: 200';
+        is fiche_version($admin, $ch->{id}), $v + 1,
+            'an empty PATCH keeps the version';
 
-    is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
-                         { planned_end_date => '2026-03-01' }),
-        400, 'invalid_dates', 'PATCH the end before the start';
-    is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
-                         { chantier_id => $fiche->{chantier_id} }),
-        409, 'chantier_exists', 'PATCH to a code in use';
-    is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
-                         { client_id => $em->{id} }),
-        400, 'invalid_client', 'PATCH client_id to an employee';
-    is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
-                         { start_date => '2026-02-30' }),
-        400, 'invalid_field', 'PATCH an impossible date';
-    is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}", { id => 1 }),
-        400, 'field_not_editable', 'PATCH id';
-    is $get->()->{header}{planned_end_date}, '2026-10-31',
-        'refused PATCHes changed nothing';
+        is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+                             { planned_end_date => '2026-03-01' }),
+            400, 'invalid_dates', 'PATCH the end before the start';
+        is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+                             { chantier_id => $fiche->{chantier_id} }),
+            409, 'chantier_exists', 'PATCH to a code in use';
+        is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+                             { client_id => $em->{id} }),
+            400, 'invalid_client', 'PATCH client_id to an employee';
+        is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+                             { start_date => '2026-02-30' }),
+            400, 'invalid_field', 'PATCH an impossible date';
+        is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}", { id => 1 }),
+            400, 'field_not_editable', 'PATCH id';
+        ($f) = fiche($admin, $ch->{id});
+        is $f->{header}{planned_end_date}, '2026-10-31',
+            'refused PATCHes changed nothing';
 
-    my $max_fiche = psql('select max(id) from chantier.chantiers');
-    is_error $admin->api(PATCH => 'admin/chantiers/' . ($max_fiche + 1000),
-                         { title => 'X' }),
-        404, 'not_found', 'PATCH an unknown chantier';
+        my $max_fiche = psql('select max(id) from chantier.chantiers');
+        is_error $admin->api(PATCH => 'admin/chantiers/' . ($max_fiche + 1000),
+                             { title => 'X' }),
+            404, 'not_found', 'PATCH an unknown chantier';
+    };
 
-    # the chantier moves to another client
-    $r = $admin->api(PATCH => "admin/chantiers/$ch->{id}",
-                     { client_id => $k2->{id} });
-    is $r->{status}, 200, 'PATCH client_id: 200' or diag $r->{raw};
-    is $r->{json}{client}{id}, $k2->{id}, 'the new client';
-    is_error $kc->api(GET => "fiches/$ch->{id}"), 404, 'not_found',
-        'the former client no longer reaches it';
-    is_deeply $kc->api(GET => 'fiches')->{json}, [],
-        'nor lists it';
-    is $k2c->api(GET => "fiches/$ch->{id}")->{status}, 200,
-        'the new client opens it';
-}
+    subtest 'the chantier moves to another client' => sub {
+        $r = $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+                         { client_id => $k2->{id} });
+        is $r->{status}, 200, 'PATCH client_id: 200' or diag $r->{raw};
+        is $r->{json}{client}{id}, $k2->{id}, 'the new client';
+        is_error $kc->api(GET => "fiches/$ch->{id}"), 404, 'not_found',
+            'the former client no longer reaches it';
+        is_deeply $kc->api(GET => 'fiches')->{json}, [],
+            'nor lists it';
+        is $k2c->api(GET => "fiches/$ch->{id}")->{status}, 200,
+            'the new client opens it';
+    };
+};
 
 done_testing;

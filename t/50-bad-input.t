@@ -17,8 +17,7 @@ use Time::HiRes qw(time);
 use lib 't/lib';
 use ChantierTest;
 
-my $log_file = var_dir() . '/log/nginx-error.log';
-my $log_start = -s $log_file // 0;
+my $log_start = error_log_size();
 
 my $admin = admin_client();
 my ($client) = client_for(role => 'client');
@@ -56,10 +55,11 @@ my $pass300 = 'p' x 300;
 # application/json when there is a body; undef in the hash: none);
 # status (a number or [alternatives]); code (a string or a regex).
 # "core => 1": nginx itself refuses the request before the module sees it
-# (its own HTML page), so no JSON is expected.
+# (its own HTML page), so no JSON is expected.  A string starts a section:
+# the cases that follow it run as one subtest of that name.
 my @cases = (
 
-    # ---- malformed JSON ----
+    'malformed JSON',
     { name => 'truncated object', body => '{"login":',
       status => 400, code => 'invalid_json' },
     { name => 'truncated before the closing brace',
@@ -128,7 +128,7 @@ my @cases = (
       path => 'me', body => '',
       status => 400, code => 'invalid_json' },
 
-    # ---- wrong types, missing and unknown fields ----
+    'wrong types, missing and unknown fields',
     { name => 'login as number', body => '{"login":1,"password":"b"}',
       status => 400, code => 'invalid_field' },
     { name => 'login null', body => '{"login":null,"password":"b"}',
@@ -222,7 +222,7 @@ my @cases = (
               . '"start_date":"2026-02-30","planned_end_date":"2026-03-01"}',
       status => 400, code => 'invalid_field' },
 
-    # ---- invalid UTF-8, U+0000 ----
+    'invalid UTF-8, U+0000',
     { name => 'raw byte \xff in a string',
       body => qq({"login":"a\xff","password":"b"}),
       status => 400, code => 'invalid_json' },
@@ -264,7 +264,7 @@ my @cases = (
       body => '{"email":"a\u0000@example.test"}',
       status => 400, code => 'invalid_json' },
 
-    # ---- nesting ----
+    'nesting',
     { name => 'depth 32 is parsed',
       body => '{"x":' . ('[' x 31) . (']' x 31) . '}',
       status => 400, code => 'invalid_field' },
@@ -280,7 +280,7 @@ my @cases = (
       body => ('{"a":' x 100_000) . '1' . ('}' x 100_000),
       status => 400, code => 'invalid_json' },
 
-    # ---- duplicate keys ----
+    'duplicate keys',
     { name => 'duplicate key',
       body => '{"login":"a","login":"b","password":"c"}',
       status => 400, code => 'invalid_json' },
@@ -295,7 +295,7 @@ my @cases = (
       body => '{"notify":{"posts":"none","posts":"email","comments":"none"}}',
       status => 400, code => 'invalid_json' },
 
-    # ---- sizes (chunked bodies: see below) ----
+    'sizes (chunked bodies: see below)',
     { name => 'JSON body of exactly 1 MiB is read', body => $at_limit,
       status => 400, code => 'invalid_field' },
     { name => 'JSON body of 1 MiB + 1 (Content-Length)',
@@ -318,7 +318,7 @@ my @cases = (
     { name => 'empty password', body => '{"login":"a","password":""}',
       status => 400, code => 'invalid_field' },
 
-    # ---- media type ----
+    'media type',
     { name => 'text/plain', type => 'text/plain',
       body => '{"login":"a","password":"b"}',
       status => 415, code => 'unsupported_media_type' },
@@ -353,7 +353,7 @@ my @cases = (
       path => 'me', type => 'text/plain', body => '{"phone":null}',
       status => 415, code => 'unsupported_media_type' },
 
-    # ---- ids ----
+    'ids',
     (map {
         { name => "GET fiches/$_->[0]", as => 'client', method => 'GET',
           path => "fiches/$_->[1]", status => 404, code => 'not_found' }
@@ -378,7 +378,7 @@ my @cases = (
       path => 'admin/chantiers/-1', body => '{"title":"x"}',
       status => 404, code => 'not_found' },
 
-    # ---- methods, routes ----
+    'methods, routes',
     { name => 'PUT me', as => 'client', method => 'PUT', path => 'me',
       body => '{"phone":null}', status => 405, code => 'method_not_allowed' },
     { name => 'PUT me (anonymous)', method => 'PUT', path => 'me',
@@ -409,7 +409,7 @@ my @cases = (
     { name => 'path of 4000 characters', method => 'GET',
       path => 'x' x 4000, status => 404, code => 'not_found' },
 
-    # ---- query strings ----
+    'query strings',
     { name => 'fiches?chantier=%zz', as => 'employee', method => 'GET',
       path => 'fiches?chantier=%zz', status => 404, code => 'not_found' },
     { name => 'fiches?chantier=%ff%fe', as => 'employee', method => 'GET',
@@ -443,7 +443,7 @@ my @cases = (
       path => 'admin/users?q=' . ('a' x 101), status => 400,
       code => 'invalid_field' },
 
-    # ---- HEAD ----
+    'HEAD',
     { name => 'HEAD me (anonymous)', method => 'HEAD', path => 'me',
       status => 401 },
     { name => 'HEAD unknown route', method => 'HEAD', path => 'nothing',
@@ -452,8 +452,19 @@ my @cases = (
       path => 'fiches/abc', status => 404 },
 );
 
+# [name, [its cases]] for each section of @cases
+my @sections;
 for my $case (@cases) {
-    run_case($case);
+    if (ref $case) {
+        push @{ $sections[-1][1] }, $case;
+    } else {
+        push @sections, [$case, []];
+    }
+}
+
+for my $section (@sections) {
+    my ($name, $cases) = @$section;
+    subtest $name => sub { run_case($_) for @$cases };
 }
 
 
@@ -523,9 +534,7 @@ sub still_answers {
 }
 
 
-# ---- HEAD answers like GET, without the body ----
-
-{
+subtest 'HEAD health: like GET, without the body' => sub {
     my $get = api(GET => 'health');
     my $head = api(HEAD => 'health');
 
@@ -541,13 +550,13 @@ sub still_answers {
         . " ($get->{headers}{'content-length'})"
         or diag 'HEAD Content-Length: '
                 . ($head->{headers}{'content-length'} // '-');
-}
+};
 
-{
+subtest 'HEAD me, logged in' => sub {
     my $head = $client->api(HEAD => 'me');
     is $head->{status}, 200, 'HEAD me (logged in): 200';
     is $head->{raw}, '', 'HEAD me (logged in): no body';
-}
+};
 
 
 # ---- raw connections: chunked bodies, pipelining, odd framing ----
@@ -649,7 +658,7 @@ my $health = "GET /api/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
     . "Content-Type: application/json\r\n";
 
-{
+subtest 'chunked 1 MiB + 1, then a request on the same connection' => sub {
     my @a = raw_http($post . "Transfer-Encoding: chunked\r\n\r\n"
         . chunked($at_limit . ' ', 65536) . $health);
 
@@ -658,9 +667,9 @@ my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
     is $a[0]{status}, 413, 'chunked 1 MiB + 1: 413';
     is json_code($a[0]), 'too_large', 'chunked 1 MiB + 1: too_large';
     is $a[1]{status}, 200, 'chunked 1 MiB + 1: the next request is answered';
-}
+};
 
-{
+subtest 'chunked 3 MiB' => sub {
     my @a = raw_http($post . "Transfer-Encoding: chunked\r\n\r\n"
         . chunked('x' x (3 * $MiB), 100_000) . $health);
 
@@ -668,9 +677,9 @@ my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
     is json_code($a[0]), 'too_large', 'chunked 3 MiB: too_large';
     is $a[1] && $a[1]{status}, 200,
         'chunked 3 MiB: the next request is answered';
-}
+};
 
-{
+subtest 'chunked small body in 5-byte chunks' => sub {
     my @a = raw_http($post . "Transfer-Encoding: chunked\r\n\r\n"
         . chunked('{"login":1,"password":"b"}', 5) . $health);
 
@@ -678,18 +687,18 @@ my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
     is json_code($a[0]), 'invalid_field',
         'chunked small body: reaches the handler (invalid_field)';
     is $a[1] && $a[1]{status}, 200, 'chunked small body: next request';
-}
+};
 
-{
+subtest 'chunked invalid UTF-8 split across chunks' => sub {
     my @a = raw_http($post . "Transfer-Encoding: chunked\r\n\r\n"
         . chunked(qq({"login":"\xff"}), 3) . $health);
 
     is $a[0]{status}, 400, 'chunked invalid UTF-8 split across chunks: 400';
     is json_code($a[0]), 'invalid_json',
         'chunked invalid UTF-8: invalid_json';
-}
+};
 
-{
+subtest '2 MiB with Content-Length' => sub {
     my $body = 'y' x (2 * $MiB);
     my @a = raw_http($post . "Content-Length: " . length($body) . "\r\n\r\n"
         . $body . $health);
@@ -698,9 +707,9 @@ my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
     is json_code($a[0]), 'too_large', '2 MiB with Content-Length: too_large';
     is $a[1] && $a[1]{status}, 200,
         '2 MiB with Content-Length: the body is skipped, next request answered';
-}
+};
 
-{
+subtest 'Content-Length 2000000 and no body' => sub {
     my $t0 = time;
     my @a = raw_http($post . "Content-Length: 2000000\r\n"
         . "Connection: close\r\n\r\n", want => 1);
@@ -708,9 +717,9 @@ my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
     is $a[0]{status}, 413,
         'Content-Length 2000000 and no body: 413 without waiting for it';
     cmp_ok time - $t0, '<', 5, 'Content-Length 2000000: answered at once';
-}
+};
 
-{
+subtest 'Content-Length 50 MB' => sub {
     my @a = raw_http($post . "Content-Length: 50000000\r\n"
         . "Connection: close\r\n\r\n");
 
@@ -718,9 +727,9 @@ my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
         . ' 413';
 
     is json_code($a[0]), 'too_large', 'Content-Length 50 MB: JSON too_large';
-}
+};
 
-{
+subtest 'six pipelined requests' => sub {
     my @a = raw_http(
         "POST /api/session HTTP/1.1\r\nHost: t\r\n"
         . "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
@@ -734,9 +743,9 @@ my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
 
     is join(' ', map { $_->{status} } @a), '415 400 405 404 200 200',
         'six pipelined requests, four of them errors: all answered in order';
-}
+};
 
-{
+subtest 'bad framing, odd bytes' => sub {
     my @a = raw_http($post . "Transfer-Encoding: chunked\r\n"
         . "Connection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
     is $a[0] && $a[0]{status}, 400, 'bad chunk size: 400 (nginx)';
@@ -764,7 +773,7 @@ my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
         . 'Cookie: chantier_session=' . ('A' x 4000) . "\r\n"
         . "Connection: close\r\n\r\n");
     is $a[0] && $a[0]{status}, 401, 'session cookie of 4000 bytes: 401';
-}
+};
 
 {
     # a body announced, half sent, then the client goes away
@@ -781,20 +790,7 @@ still_answers('everything');
 
 # ---- no crash, no internal error logged while this file ran ----
 
-{
-    my @bad;
-
-    if (open my $fh, '<', $log_file) {
-        seek $fh, $log_start, 0;
-        while (my $line = <$fh>) {
-            push @bad, $line
-                if $line =~ /\[(alert|crit|emerg)\]|exited on signal/;
-        }
-    }
-
-    is scalar(@bad), 0,
-        'nginx error log: no [alert], [crit], [emerg] or "exited on signal"'
-        or diag join '', @bad[0 .. ($#bad < 9 ? $#bad : 9)];
-}
+no_error_logged($log_start,
+    'nginx error log: no [alert], [crit], [emerg] or "exited on signal"');
 
 done_testing;

@@ -20,8 +20,7 @@ use Time::HiRes qw(sleep time);
 use lib 't/lib';
 use ChantierTest;
 
-my $log_file = var_dir() . '/log/nginx-error.log';
-my $log_start = -s $log_file // 0;
+my $log_start = error_log_size();
 
 my $RECOVERY = 15;      # s: the pool retries with a backoff up to 5 s
 
@@ -53,71 +52,69 @@ is $r->{status}, 200, 'logged in: GET me 200';
 is $r->{json}{id}, $user->{id}, 'GET me: the user';
 
 
-# ---- PostgreSQL down ----
+subtest 'PostgreSQL down' => sub {
+    stop_postgres();
 
-stop_postgres();
+    # GET me may be answered from the user's document cached in Redis: GET
+    # fiches always needs PostgreSQL
+    my $r = $c->api(GET => 'fiches');
+    unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: GET fiches');
+    unlike $r->{json}{error}{message} // '', qr/Redis/,
+        'PostgreSQL down: the message does not blame Redis';
 
-# GET me may be answered from the user's document cached in Redis: GET
-# fiches always needs PostgreSQL
-$r = $c->api(GET => 'fiches');
-unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: GET fiches');
-unlike $r->{json}{error}{message} // '', qr/Redis/,
-    'PostgreSQL down: the message does not blame Redis';
+    $r = api(GET => 'health');
+    unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: GET health');
 
-$r = api(GET => 'health');
-unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: GET health');
+    $r = client()->login($user->{login}, $user->{password});
+    unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: login');
 
-$r = client()->login($user->{login}, $user->{password});
-unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: login');
+    $r = $c->api(PATCH => 'me', { phone => '0611223344' });
+    unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: PATCH me');
 
-$r = $c->api(PATCH => 'me', { phone => '0611223344' });
-unavailable($r, qr/PostgreSQL/, 'PostgreSQL down: PATCH me');
+    static_ok('PostgreSQL down');
 
-static_ok('PostgreSQL down');
+    start_postgres();
 
-start_postgres();
-
-recovers('PostgreSQL restarted');
-
-
-# ---- Redis down ----
-
-stop_redis();
-
-$r = $c->api(GET => 'me');
-unavailable($r, qr/Redis/, 'Redis down: GET me');
-unlike $r->{json}{error}{message} // '', qr/PostgreSQL/,
-    'Redis down: the message does not blame PostgreSQL';
-
-$r = api(GET => 'health');
-unavailable($r, qr/Redis/, 'Redis down: GET health');
-
-$r = client()->login($user->{login}, $user->{password});
-unavailable($r, qr/Redis/, 'Redis down: login');
-
-$r = $c->api(PATCH => 'me', { phone => '0611223344' });
-unavailable($r, qr/Redis/, 'Redis down: PATCH me');
-
-static_ok('Redis down');
-
-start_redis();
-
-recovers('Redis restarted');
+    recovers('PostgreSQL restarted');
+};
 
 
-# ---- Redis hangs (up, but does not answer) ----
-#
+subtest 'Redis down' => sub {
+    stop_redis();
+
+    my $r = $c->api(GET => 'me');
+    unavailable($r, qr/Redis/, 'Redis down: GET me');
+    unlike $r->{json}{error}{message} // '', qr/PostgreSQL/,
+        'Redis down: the message does not blame PostgreSQL';
+
+    $r = api(GET => 'health');
+    unavailable($r, qr/Redis/, 'Redis down: GET health');
+
+    $r = client()->login($user->{login}, $user->{password});
+    unavailable($r, qr/Redis/, 'Redis down: login');
+
+    $r = $c->api(PATCH => 'me', { phone => '0611223344' });
+    unavailable($r, qr/Redis/, 'Redis down: PATCH me');
+
+    static_ok('Redis down');
+
+    start_redis();
+
+    recovers('Redis restarted');
+};
+
+
 # CLIENT PAUSE holds every client of Redis for 6 s: the module gives up
 # after chantier_redis_timeout (2 s by default).
 
-{
+subtest 'Redis hangs (up, but does not answer)' => sub {
     redis_cli('client', 'pause', '6000', 'ALL');
     my $paused = time;
 
     static_ok('Redis paused');
 
     my $t0 = time;
-    $r = $c->api(GET => 'me');
+    my $r = $c->api(GET => 'me');
     my $took = time - $t0;
 
     unavailable($r, qr/Redis/, 'Redis paused: GET me');
@@ -130,106 +127,106 @@ recovers('Redis restarted');
     sleep 0.25 while time - $paused < 6;
 
     recovers('Redis answers again');
-}
+};
 
 
-# ---- both down ----
+subtest 'both down' => sub {
+    stop_postgres();
+    stop_redis();
 
-stop_postgres();
-stop_redis();
+    my $r = api(GET => 'health');
+    unavailable($r, qr/PostgreSQL/, 'both down: GET health names PostgreSQL');
+    like $r->{json}{error}{message} // '', qr/Redis/,
+        'both down: GET health names Redis';
 
-$r = api(GET => 'health');
-unavailable($r, qr/PostgreSQL/, 'both down: GET health names PostgreSQL');
-like $r->{json}{error}{message} // '', qr/Redis/,
-    'both down: GET health names Redis';
+    $r = $c->api(GET => 'me');
+    unavailable($r, qr/PostgreSQL|Redis/, 'both down: GET me');
 
-$r = $c->api(GET => 'me');
-unavailable($r, qr/PostgreSQL|Redis/, 'both down: GET me');
+    static_ok('both down');
 
-static_ok('both down');
+    start_redis();
+    start_postgres();
 
-start_redis();
-start_postgres();
-
-recovers('both restarted');
+    recovers('both restarted');
+};
 
 
-# ---- a query slower than chantier_postgres_timeout ----
-#
 # Another session locks chantier.users for 8 s: GET fiches waits for the lock
 # until the module gives up (chantier_postgres_timeout, 5 s by default) and
 # answers 503.  Meanwhile the worker keeps serving other requests.
 
-SKIP: {
-    skip 'could not lock chantier.users', 11 unless lock_users(8);
+subtest 'a query slower than chantier_postgres_timeout' => sub {
+    SKIP: {
+        skip 'could not lock chantier.users', 11 unless lock_users(8);
 
-    my $slow = background_get_fiches();
+        my $slow = background_get_fiches();
 
-    sleep 1;
+        sleep 1;
 
-    my $t0 = time;
-    $r = api(GET => 'health');
-    is $r->{status}, 200, 'lock held, GET fiches waiting: GET health 200';
-    cmp_ok time - $t0, '<', 1, 'lock held: GET health answers at once';
+        my $t0 = time;
+        my $r = api(GET => 'health');
+        is $r->{status}, 200, 'lock held, GET fiches waiting: GET health 200';
+        cmp_ok time - $t0, '<', 1, 'lock held: GET health answers at once';
 
-    $t0 = time;
-    $r = api(GET => '/');
-    is $r->{status}, 200, 'lock held: static GET / 200';
-    cmp_ok time - $t0, '<', 1, 'lock held: GET / answers at once';
+        $t0 = time;
+        $r = api(GET => '/');
+        is $r->{status}, 200, 'lock held: static GET / 200';
+        cmp_ok time - $t0, '<', 1, 'lock held: GET / answers at once';
 
-    my $res = $slow->();
+        my $res = $slow->();
 
-    cmp_ok $res->{seconds} // 0, '>=', 4, 'lock held: not before ~5 s'
-        . sprintf(' (%.1f s)', $res->{seconds} // 0);
-    cmp_ok $res->{seconds} // 99, '<', 7.5, 'lock held: soon after 5 s';
-    cmp_ok $res->{status} // 0, '!=', 200, 'lock held: GET fiches not a 200';
+        cmp_ok $res->{seconds} // 0, '>=', 4, 'lock held: not before ~5 s'
+            . sprintf(' (%.1f s)', $res->{seconds} // 0);
+        cmp_ok $res->{seconds} // 99, '<', 7.5, 'lock held: soon after 5 s';
+        cmp_ok $res->{status} // 0, '!=', 200,
+            'lock held: GET fiches not a 200';
 
-    unavailable_bg($res, 'lock held: GET fiches after the query timeout');
-}
+        unavailable_bg($res, 'lock held: GET fiches after the query timeout');
+    }
 
-unlock_users();
-recovers('lock released');
+    unlock_users();
+    recovers('lock released');
+};
 
 
-# ---- a query cancelled by the server ----
-#
 # The same lock; this time the waiting query of the module is cancelled
 # from another session (pg_cancel_backend, SQLSTATE 57014 as for
 # statement_timeout): the answer is a 503, not a 500.
 
-SKIP: {
-    skip 'could not lock chantier.users', 6 unless lock_users(8);
+subtest 'a query cancelled by the server' => sub {
+    SKIP: {
+        skip 'could not lock chantier.users', 6 unless lock_users(8);
 
-    my $waiting = background_get_fiches();
+        my $waiting = background_get_fiches();
 
-    my $cancelled = wait_until(sub {
-        eval {
-            psql(q{select count(pg_cancel_backend(pid))
-                     from pg_stat_activity
-                    where usename = current_user
-                      and pid <> pg_backend_pid()
-                      and wait_event_type = 'Lock'
-                      and query like '%fiches_list%'});
-        } // 0;
-    }, timeout => 4);
+        my $cancelled = wait_until(sub {
+            eval {
+                psql(q{select count(pg_cancel_backend(pid))
+                         from pg_stat_activity
+                        where usename = current_user
+                          and pid <> pg_backend_pid()
+                          and wait_event_type = 'Lock'
+                          and query like '%fiches_list%'});
+            } // 0;
+        }, timeout => 4);
 
-    ok $cancelled, 'the waiting query of GET fiches cancelled';
+        ok $cancelled, 'the waiting query of GET fiches cancelled';
 
-    my $res = $waiting->();
+        my $res = $waiting->();
 
-    cmp_ok $res->{seconds} // 99, '<', 4.5,
-        'cancelled: answered before the module\'s own timeout';
+        cmp_ok $res->{seconds} // 99, '<', 4.5,
+            'cancelled: answered before the module\'s own timeout';
 
-    unavailable_bg($res, 'cancelled: GET fiches');
-}
+        unavailable_bg($res, 'cancelled: GET fiches');
+    }
 
-unlock_users();
-recovers('after the cancelled query');
+    unlock_users();
+    recovers('after the cancelled query');
+};
 
 
-# ---- the module's backends terminated (as by a PostgreSQL restart) ----
-
-{
+# as by a PostgreSQL restart
+subtest 'the module\'s backends terminated' => sub {
     my $n = psql(q{select count(pg_terminate_backend(pid))
                      from pg_stat_activity
                     where usename = current_user
@@ -238,35 +235,22 @@ recovers('after the cancelled query');
 
     cmp_ok $n, '>', 0, "$n backends of the module terminated";
 
-    $r = $c->api(GET => 'me');
+    my $r = $c->api(GET => 'me');
     ok $r->{status} == 200 || $r->{status} == 503,
         'right after: GET me 200 or 503, not an error'
         or diag "$r->{status} $r->{raw}";
 
     recovers('backends terminated');
-}
+};
 
 
-# ---- nginx never crashed ----
+subtest 'nginx never crashed' => sub {
+    is_deeply worker_pids(), $workers,
+        'the same nginx workers as at the start (none died and was respawned)';
 
-is_deeply worker_pids(), $workers,
-    'the same nginx workers as at the start (none died and was respawned)';
-
-{
-    my @bad;
-
-    if (open my $fh, '<', $log_file) {
-        seek $fh, $log_start, 0;
-        while (my $line = <$fh>) {
-            push @bad, $line
-                if $line =~ /\[(alert|crit|emerg)\]|exited on signal/;
-        }
-    }
-
-    is scalar(@bad), 0,
-        'nginx error log: no [alert], [crit], [emerg] or "exited on signal"'
-        or diag join '', @bad[0 .. ($#bad < 9 ? $#bad : 9)];
-}
+    no_error_logged($log_start,
+        'nginx error log: no [alert], [crit], [emerg] or "exited on signal"');
+};
 
 done_testing;
 
@@ -327,8 +311,7 @@ sub background_get_fiches {
         close $rd;
 
         # a connection of its own, the same session
-        my $same = client();
-        $same->set_cookie(chantier_session => $c->cookie('chantier_session'));
+        my $same = twin($c);
 
         my $t0 = time;
         my $res = $same->api(GET => 'fiches');

@@ -19,39 +19,7 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
     for qw(output failure_output todo_output);
 
 
-# ---- helpers ----
-
-
-
 my $admin = admin_client();
-my $n = 0;
-
-sub create_chantier {
-    my (%args) = @_;
-    $n++;
-    my %body = (
-        chantier_id      => sprintf('CH-P%d-%d', $$, $n),
-        title            => "Chantier des publications $$-$n",
-        start_date       => '2026-03-01',
-        planned_end_date => '2026-09-30',
-        %args,
-    );
-    my $r = $admin->api(POST => 'admin/chantiers', \%body);
-    $r->{status} == 201
-        or BAIL_OUT("create chantier: $r->{status} $r->{raw}");
-    return $r->{json};
-}
-
-sub user_name {
-    my ($u) = @_;
-    return join ' ', grep { defined && length }
-        @$u{qw(civility first_name last_name)};
-}
-
-sub delta {
-    my ($text) = @_;
-    return { ops => [ { insert => "$text\n" } ] };
-}
 
 my $TIME = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?Z$/;
 
@@ -62,51 +30,12 @@ sub epoch {
     return timegm($S, $M, $H, $d, $m - 1, $y);
 }
 
-# GET fiches/{id}: (json, etag, answer)
-sub fiche {
-    my ($c, $id) = @_;
-    my $r = $c->api(GET => "fiches/$id");
-    $r->{status} == 200 or diag "GET fiches/$id: $r->{status} $r->{raw}";
-    return ($r->{json} // {}, $r->{headers}{etag}, $r);
-}
-
 my ($e_c, $e) = client_for(role => 'employee', first_name => 'Élodie',
     last_name => "Marchand $$");
 my ($e2_c, $e2) = client_for(role => 'employee', first_name => 'Bruno',
     last_name => "Lefèvre $$");
 my ($a_c, $ua) = client_for(role => 'client');
 my ($b_c, $ub) = client_for(role => 'client');
-
-# runs $code (a change of fiche $fid), which must move the fiche's version
-# on by exactly one and change its ETag; returns what $code returns
-sub bumps {
-    my ($name, $fid, $code) = @_;
-
-    my ($before, $etag_before) = fiche($e_c, $fid);
-    my @ret = $code->();
-    my ($after, $etag_after) = fiche($e_c, $fid);
-
-    is $after->{version}, ($before->{version} // 0) + 1,
-        "$name: fiche version $before->{version} -> +1";
-    is $etag_after, qq("$after->{version}"),
-        "$name: ETag is the new version";
-    isnt $etag_after, $etag_before, "$name: ETag changed";
-    return wantarray ? @ret : $ret[0];
-}
-
-# runs $code, which must change nothing of fiche $fid
-sub no_change {
-    my ($name, $fid, $code) = @_;
-
-    my ($before, $etag_before) = fiche($e_c, $fid);
-    my @ret = $code->();
-    my ($after, $etag_after) = fiche($e_c, $fid);
-
-    is $after->{version}, $before->{version},
-        "$name: fiche version unchanged";
-    is $etag_after, $etag_before, "$name: ETag unchanged";
-    return wantarray ? @ret : $ret[0];
-}
 
 my @post_keys = sort qw(id version author created_at edited_at body cancelled
     finishing notify_client comments);
@@ -127,10 +56,7 @@ sub post_row {
 }
 
 
-# ---- an employee publishes ----
-
-my $p1;
-{
+subtest 'an employee publishes' => sub {
     my $body = { ops => [ { insert => 'Pose du carrelage ' },
                           { insert => 'terminée',
                             attributes => { bold => \1 } },
@@ -142,7 +68,7 @@ my $p1;
     is $r->{status}, 201, 'employee publishes: 201' or diag $r->{raw};
     like $r->{headers}{'content-type'} // '', qr{^application/json},
         'post: JSON content type';
-    $p1 = $r->{json} // {};
+    my $p1 = $r->{json} // {};
     is_deeply [sort keys %$p1], \@post_keys, 'post: the fields of SPEC 5';
     like $p1->{id}, qr/^[1-9]\d*$/, 'post: id';
     is $p1->{version}, 1, 'post: version 1';
@@ -163,9 +89,9 @@ my $p1;
 
     my ($doc) = fiche($a_c, $fid);
     is_deeply $doc->{posts}, [$p1], 'the client sees the post in the fiche';
-}
+};
 
-{
+subtest 'notify_client false; an administrator publishes' => sub {
     my $r = $e_c->api(POST => "fiches/$fid/posts",
         { body => delta('Sans avis'), notify_client => \0 });
     is $r->{status}, 201, 'notify_client false: 201' or diag $r->{raw};
@@ -176,12 +102,10 @@ my $p1;
 
     $r = $admin->api(POST => "fiches/$fid/posts", { body => delta('Admin') });
     is $r->{status}, 201, 'an administrator publishes too' or diag $r->{raw};
-}
+};
 
 
-# ---- who may not publish ----
-
-{
+subtest 'who may not publish' => sub {
     my $body = { body => delta('Intrus') };
     my $count = psql('select count(*) from chantier.posts');
 
@@ -233,16 +157,13 @@ my $p1;
 
     is psql('select count(*) from chantier.posts'), $count,
         'no post was stored by the refused requests';
-}
+};
 
-
-# ---- PATCH with If-Match ----
 
 my $p;
-{
-    my $r = $e_c->api(POST => "fiches/$fid/posts",
-        { body => delta('Première version') });
-    $p = $r->{json};
+
+subtest 'PATCH with If-Match' => sub {
+    $p = publish($e_c, $fid, 'Première version');
     my $pid = $p->{id};
 
     no_change('refused edits', $fid, sub {
@@ -299,7 +220,7 @@ my $p;
         'the refused edits left the post as it was';
 
     # a change that is no change
-    $r = no_change('PATCH with the values it has', $fid, sub {
+    my $r = no_change('PATCH with the values it has', $fid, sub {
         $e_c->api(PATCH => "posts/$pid", { cancelled => \0,
             body => delta('Première version') },
             headers => { 'If-Match' => '"1"' });
@@ -391,52 +312,11 @@ my $p;
     isnt post_row($pid, 'edited_at'), $edited, 'a new text: edited_at moves';
     is $r->{json}{version}, 6, 'version 6';
     $p = $r->{json};
-}
+};
 
 
-# ---- concurrent edits: one wins, the others are told ----
-
-# a new browser with the session of $c (a fresh connection, safe to fork)
-sub twin {
-    my ($c) = @_;
-    my $t = client(keep_alive => 0);
-    $t->set_cookie(chantier_session => $c->cookie('chantier_session'));
-    $t->csrf($c->csrf);
-    return $t;
-}
-
-# runs each sub in its own process at the same moment; their statuses
-sub parallel {
-    my (@subs) = @_;
-    my @pipes;
-    for my $sub (@subs) {
-        pipe(my $rd, my $wr) or die "pipe: $!";
-        my $pid = fork // die "fork: $!";
-        if ($pid == 0) {
-            close $rd;
-            my $r = $sub->();
-            print $wr $r->{status};
-            close $wr;
-            require POSIX;
-            POSIX::_exit(0);
-        }
-        close $wr;
-        push @pipes, [$pid, $rd];
-    }
-    my @status;
-    for (@pipes) {
-        my ($pid, $rd) = @$_;
-        local $/;
-        push @status, scalar <$rd>;
-        waitpid $pid, 0;
-    }
-    return @status;
-}
-
-{
-    my $r = $e_c->api(POST => "fiches/$fid/posts",
-        { body => delta('Course') });
-    my $pid = $r->{json}{id};
+subtest 'concurrent edits: one wins, the others are told' => sub {
+    my $pid = publish($e_c, $fid, 'Course')->{id};
     my ($before) = fiche($e_c, $fid);
 
     my @status = parallel(map {
@@ -454,12 +334,10 @@ sub parallel {
     my ($after) = fiche($e_c, $fid);
     is $after->{version}, $before->{version} + 1,
         'the fiche moved on by one';
-}
+};
 
 
-# ---- 304 ----
-
-{
+subtest '304' => sub {
     my ($doc, $etag) = fiche($a_c, $fid);
     is $etag, qq("$doc->{version}"), 'ETag is "<version>"';
     is $doc->{version},
@@ -493,15 +371,11 @@ sub parallel {
     is_error api(GET => "fiches/$fid", undef,
         headers => { 'If-None-Match' => $etag }), 401, 'not_logged_in',
         'no session with the right ETag';
-}
+};
 
 
-# ---- DELETE ----
-
-{
-    my $r = $e_c->api(POST => "fiches/$fid/posts",
-        { body => delta('À supprimer') });
-    my $pid = $r->{json}{id};
+subtest 'DELETE' => sub {
+    my $pid = publish($e_c, $fid, 'À supprimer')->{id};
 
     my $c1 = $a_c->api(POST => "posts/$pid/comments", { body => 'Question' });
     is $c1->{status}, 201, 'delete: a comment to go with it'
@@ -528,7 +402,8 @@ sub parallel {
             403, 'csrf_invalid', 'DELETE without CSRF token';
     });
 
-    $r = bumps('DELETE', $fid, sub { $e2_c->api(DELETE => "posts/$pid") });
+    my $r = bumps('DELETE', $fid,
+        sub { $e2_c->api(DELETE => "posts/$pid") });
     is $r->{status}, 204, 'another employee deletes the post: 204'
         or diag $r->{raw};
     is $r->{raw}, '', '204: no body';
@@ -550,12 +425,10 @@ sub parallel {
         'PATCH a deleted post';
     is_error $a_c->api(POST => "posts/$pid/comments", { body => 'x' }), 404,
         'not_found', 'comment on a deleted post';
-}
+};
 
 
-# ---- status: finished while the latest non-cancelled post finishes ----
-
-{
+subtest 'status: finished while the latest non-cancelled post finishes' => sub {
     my $s = create_chantier(client_id => $ua->{id});
     my $sid = $s->{id};
     my %post;
@@ -644,7 +517,7 @@ sub parallel {
     # the latest post counts for last_post_at even when cancelled
     $patch->('p3', { cancelled => \1 });
     $check->('p3 cancelled again', 'finished', 'p2');
-}
+};
 
 
 # ---- Deltas outside the allow-list (SPEC section 4) ----
@@ -786,75 +659,77 @@ my @bad_docs = (
     ['body null', 'null', qr/ops|Quill/],
 );
 
-my $count_before = psql("select count(*) from chantier.posts"
-    . " where fiche_id = $fid");
+subtest 'Deltas outside the allow-list' => sub {
+    my $count_before = psql("select count(*) from chantier.posts"
+        . " where fiche_id = $fid");
 
-no_change('invalid Deltas', $fid, sub {
-    for my $case (@bad) {
-        my ($name, $op, $msg, $at) = @$case;
-        my $raw = qq({"body":{"ops":[$ok_op,$op]}});
-        my $r = $e_c->api(POST => "fiches/$fid/posts", $raw);
-        my $err = is_error $r, 400, 'invalid_delta', "Delta: $name";
-        like $err->{message} // '', qr/^Opération $at\b/,
-            "Delta: $name: the message names op $at";
-        like $err->{message} // '', $msg, "Delta: $name: says what is wrong"
-            or diag $err->{message};
-    }
+    no_change('invalid Deltas', $fid, sub {
+        for my $case (@bad) {
+            my ($name, $op, $msg, $at) = @$case;
+            my $raw = qq({"body":{"ops":[$ok_op,$op]}});
+            my $r = $e_c->api(POST => "fiches/$fid/posts", $raw);
+            my $err = is_error $r, 400, 'invalid_delta', "Delta: $name";
+            like $err->{message} // '', qr/^Opération $at\b/,
+                "Delta: $name: the message names op $at";
+            like $err->{message} // '', $msg, "Delta: $name: says what is wrong"
+                or diag $err->{message};
+        }
 
-    for my $case (@bad_docs) {
-        my ($name, $doc, $msg) = @$case;
-        my $r = $e_c->api(POST => "fiches/$fid/posts", qq({"body":$doc}));
-        my $err = is_error $r, 400, 'invalid_delta', "Delta: $name";
-        like $err->{message} // '', $msg, "Delta: $name: says what is wrong"
-            or diag $err->{message};
-    }
+        for my $case (@bad_docs) {
+            my ($name, $doc, $msg) = @$case;
+            my $r = $e_c->api(POST => "fiches/$fid/posts", qq({"body":$doc}));
+            my $err = is_error $r, 400, 'invalid_delta', "Delta: $name";
+            like $err->{message} // '', $msg, "Delta: $name: says what is wrong"
+                or diag $err->{message};
+        }
 
-    # the same checks on PATCH
-    for my $case (@bad[0, 15, 34]) {
-        my ($name, $op, $msg, $at) = @$case;
-        my $r = $e_c->api(PATCH => "posts/$p->{id}",
-            qq({"body":{"ops":[$ok_op,$op]}}),
-            headers => { 'If-Match' => qq("$p->{version}") });
-        my $err = is_error $r, 400, 'invalid_delta', "PATCH Delta: $name";
-        like $err->{message} // '', $msg, "PATCH Delta: $name: message";
-    }
+        # the same checks on PATCH
+        for my $case (@bad[0, 15, 34]) {
+            my ($name, $op, $msg, $at) = @$case;
+            my $r = $e_c->api(PATCH => "posts/$p->{id}",
+                qq({"body":{"ops":[$ok_op,$op]}}),
+                headers => { 'If-Match' => qq("$p->{version}") });
+            my $err = is_error $r, 400, 'invalid_delta', "PATCH Delta: $name";
+            like $err->{message} // '', $msg, "PATCH Delta: $name: message";
+        }
 
-    # invalid JSON text in a Delta: refused before the validator
-    my $r = $e_c->api(POST => "fiches/$fid/posts",
-        qq({"body":{"ops":[{"insert":"a\\u0000b"}]}}));
-    is_error $r, 400, qr/^(invalid_json|invalid_delta)$/,
-        'Delta: NUL (\u0000) in text';
-    $r = $e_c->api(POST => "fiches/$fid/posts",
-        qq({"body":{"ops":[{"insert":"a\xff\xfeb"}]}}));
-    is_error $r, 400, qr/^(invalid_json|invalid_delta)$/,
-        'Delta: invalid UTF-8 in text';
+        # invalid JSON text in a Delta: refused before the validator
+        my $r = $e_c->api(POST => "fiches/$fid/posts",
+            qq({"body":{"ops":[{"insert":"a\\u0000b"}]}}));
+        is_error $r, 400, qr/^(invalid_json|invalid_delta)$/,
+            'Delta: NUL (\u0000) in text';
+        $r = $e_c->api(POST => "fiches/$fid/posts",
+            qq({"body":{"ops":[{"insert":"a\xff\xfeb"}]}}));
+        is_error $r, 400, qr/^(invalid_json|invalid_delta)$/,
+            'Delta: invalid UTF-8 in text';
 
-    # over 20,000 characters: SPEC 5 says 413 over a limit; the message
-    # still names the op
-    for my $case (
-        ['20,001 characters in one op',
-         qq({"body":{"ops":[{"insert":"$x20001"}]}}),
-         qr/^Opération 1 : .*20 000/],
-        ['20,001 characters over two ops',
-         '{"body":{"ops":[{"insert":"' . ('a' x 10000) . '"},{"insert":"'
-         . ('b' x 10000) . "\\n\"}]}}", qr/^Opération 2 : .*20 000/],
-        ['20,000 "é" and a newline',
-         '{"body":{"ops":[{"insert":"' . ('é' x 20000) . "\\n\"}]}}",
-         qr/^Opération 1 : .*20 000/],
-        ['10,001 ops',
-         '{"body":{"ops":[' . join(',', ('{"insert":"a"}') x 10001) . ']}}',
-         qr/10 000/],
-    ) {
-        my ($name, $raw, $msg) = @$case;
-        utf8::encode($raw);
-        $r = $e_c->api(POST => "fiches/$fid/posts", $raw);
-        my $err = is_error $r, 413, 'too_large', "Delta: $name";
-        like $err->{message} // '', $msg, "Delta: $name: message";
-    }
-});
+        # over 20,000 characters: SPEC 5 says 413 over a limit; the message
+        # still names the op
+        for my $case (
+            ['20,001 characters in one op',
+             qq({"body":{"ops":[{"insert":"$x20001"}]}}),
+             qr/^Opération 1 : .*20 000/],
+            ['20,001 characters over two ops',
+             '{"body":{"ops":[{"insert":"' . ('a' x 10000) . '"},{"insert":"'
+             . ('b' x 10000) . "\\n\"}]}}", qr/^Opération 2 : .*20 000/],
+            ['20,000 "é" and a newline',
+             '{"body":{"ops":[{"insert":"' . ('é' x 20000) . "\\n\"}]}}",
+             qr/^Opération 1 : .*20 000/],
+            ['10,001 ops',
+             '{"body":{"ops":[' . join(',', ('{"insert":"a"}') x 10001) . ']}}',
+             qr/10 000/],
+        ) {
+            my ($name, $raw, $msg) = @$case;
+            utf8::encode($raw);
+            $r = $e_c->api(POST => "fiches/$fid/posts", $raw);
+            my $err = is_error $r, 413, 'too_large', "Delta: $name";
+            like $err->{message} // '', $msg, "Delta: $name: message";
+        }
+    });
 
-is psql("select count(*) from chantier.posts where fiche_id = $fid"),
-    $count_before, 'no refused Delta was stored';
+    is psql("select count(*) from chantier.posts where fiche_id = $fid"),
+        $count_before, 'no refused Delta was stored';
+};
 
 
 # ---- Deltas within the allow-list ----
@@ -901,27 +776,30 @@ my @good = (
      '{"ops":[{"insert":"' . ('é' x 20000) . '"}]}'],
 );
 
-my $v = create_chantier(client_id => $ua->{id});
+subtest 'Deltas within the allow-list' => sub {
+    my $v = create_chantier(client_id => $ua->{id});
 
-for my $case (@good) {
-    my ($name, $doc) = @$case;
-    my $bytes = qq({"body":$doc});
-    utf8::encode($bytes);
-    my $want = json_decode(do { my $d = $doc; utf8::encode($d); $d });
+    for my $case (@good) {
+        my ($name, $doc) = @$case;
+        my $bytes = qq({"body":$doc});
+        utf8::encode($bytes);
+        my $want = json_decode(do { my $d = $doc; utf8::encode($d); $d });
 
-    my $r = bumps("valid Delta: $name", $v->{id}, sub {
-        $e_c->api(POST => "fiches/$v->{id}/posts", $bytes);
-    });
-    is $r->{status}, 201, "valid Delta: $name: 201"
-        or diag substr($r->{raw}, 0, 300);
-    is_deeply $r->{json}{body}, $want, "valid Delta: $name: answered as sent";
-    my $id = $r->{json}{id} // 0;
-    is post_row($id, 'body = ' . sql_quote($doc) . '::jsonb'), 't',
-        "valid Delta: $name: stored as sent";
-    my ($doc_json) = fiche($a_c, $v->{id});
-    my ($in_doc) = grep { $_->{id} == $id } @{ $doc_json->{posts} // [] };
-    is_deeply $in_doc && $in_doc->{body}, $want,
-        "valid Delta: $name: in the fiche as sent";
-}
+        my $r = bumps("valid Delta: $name", $v->{id}, sub {
+            $e_c->api(POST => "fiches/$v->{id}/posts", $bytes);
+        });
+        is $r->{status}, 201, "valid Delta: $name: 201"
+            or diag substr($r->{raw}, 0, 300);
+        is_deeply $r->{json}{body}, $want,
+            "valid Delta: $name: answered as sent";
+        my $id = $r->{json}{id} // 0;
+        is post_row($id, 'body = ' . sql_quote($doc) . '::jsonb'), 't',
+            "valid Delta: $name: stored as sent";
+        my ($doc_json) = fiche($a_c, $v->{id});
+        my ($in_doc) = grep { $_->{id} == $id } @{ $doc_json->{posts} // [] };
+        is_deeply $in_doc && $in_doc->{body}, $want,
+            "valid Delta: $name: in the fiche as sent";
+    }
+};
 
 done_testing;

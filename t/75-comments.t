@@ -19,34 +19,7 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
     for qw(output failure_output todo_output);
 
 
-# ---- helpers ----
-
-
 my $admin = admin_client();
-my $n = 0;
-
-sub create_chantier {
-    my (%args) = @_;
-    $n++;
-    my $r = $admin->api(POST => 'admin/chantiers', {
-        chantier_id      => sprintf('CH-C%d-%d', $$, $n),
-        title            => "Chantier des commentaires $$-$n",
-        start_date       => '2026-03-01',
-        planned_end_date => '2026-09-30',
-        %args,
-    });
-    $r->{status} == 201
-        or BAIL_OUT("create chantier: $r->{status} $r->{raw}");
-    return $r->{json};
-}
-
-sub user_name {
-    my ($u) = @_;
-    return join ' ', grep { defined && length }
-        @$u{qw(civility first_name last_name)};
-}
-
-sub delta { return { ops => [ { insert => "$_[0]\n" } ] } }
 
 sub sql {
     my ($s) = @_;
@@ -56,40 +29,11 @@ sub sql {
     return $out;
 }
 
-sub fiche {
-    my ($c, $id) = @_;
-    my $r = $c->api(GET => "fiches/$id");
-    $r->{status} == 200 or diag "GET fiches/$id: $r->{status} $r->{raw}";
-    return ($r->{json} // {}, $r->{headers}{etag}, $r);
-}
-
 my ($a_c, $ua) = client_for(role => 'client', first_name => 'Aurélie',
     last_name => "Dupré $$");
 my ($b_c, $ub) = client_for(role => 'client');
 my ($e_c, $e) = client_for(role => 'employee');
 my ($e2_c, $e2) = client_for(role => 'employee');
-
-sub bumps {
-    my ($name, $fid, $code) = @_;
-    my ($before, $etag_before) = fiche($e_c, $fid);
-    my @ret = $code->();
-    my ($after, $etag_after) = fiche($e_c, $fid);
-    is $after->{version}, ($before->{version} // 0) + 1,
-        "$name: fiche version +1";
-    isnt $etag_after, $etag_before, "$name: ETag changed";
-    return wantarray ? @ret : $ret[0];
-}
-
-sub no_change {
-    my ($name, $fid, $code) = @_;
-    my ($before, $etag_before) = fiche($e_c, $fid);
-    my @ret = $code->();
-    my ($after, $etag_after) = fiche($e_c, $fid);
-    is $after->{version}, $before->{version},
-        "$name: fiche version unchanged";
-    is $etag_after, $etag_before, "$name: ETag unchanged";
-    return wantarray ? @ret : $ret[0];
-}
 
 # the comments of post $pid in fiche $doc as [id, [replies...]] trees
 sub tree {
@@ -121,17 +65,9 @@ my $f = create_chantier(client_id => $ua->{id});
 my $g = create_chantier(client_id => $ub->{id});
 my $fid = $f->{id};
 
-sub publish {
-    my ($fiche_id, $text) = @_;
-    my $r = $e_c->api(POST => "fiches/$fiche_id/posts",
-        { body => delta($text) });
-    $r->{status} == 201 or BAIL_OUT("publish: $r->{status} $r->{raw}");
-    return $r->{json};
-}
-
-my $p1 = publish($fid, 'Première publication');
-my $p2 = publish($fid, 'Deuxième publication');
-my $q = publish($g->{id}, 'Publication de l\'autre client');
+my $p1 = publish($e_c, $fid, 'Première publication');
+my $p2 = publish($e_c, $fid, 'Deuxième publication');
+my $q = publish($e_c, $g->{id}, 'Publication de l\'autre client');
 
 my $nopost = sql('select coalesce(max(id), 0) + 1000000 from chantier.posts');
 my $nocomment = 0 + sql('select coalesce(max(id), 0) + 1000000'
@@ -141,10 +77,9 @@ my @comment_keys = sort qw(id author created_at body replies);
 my $TIME = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?Z$/;
 
 
-# ---- the fiche's client, employees, administrators comment ----
-
 my ($c1, $c2, $c3);
-{
+
+subtest 'the fiche\'s client, employees, administrators comment' => sub {
     my $r = bumps('client comments', $fid, sub {
         $a_c->api(POST => "posts/$p1->{id}/comments",
             { body => 'Bonjour, quand passez-vous ?' });
@@ -188,39 +123,38 @@ my ($c1, $c2, $c3);
     my ($post) = grep { $_->{id} == $p1->{id} } @{ $doc->{posts} };
     is $post->{version}, $p1->{version},
         'a comment does not change the post\'s own version';
-}
+};
 
 
-# ---- who may not ----
+subtest 'who may not' => sub {
+    no_change('refused comments', $fid, sub {
+        my $body = { body => 'Intrusion' };
+        my $other = $b_c->api(POST => "posts/$p1->{id}/comments", $body);
+        my $none = $b_c->api(POST => "posts/$nopost/comments", $body);
+        is_error $other, 404, 'not_found', 'another client comments';
+        is $other->{raw}, $none->{raw},
+            'another client: the same body as for a post that does not exist';
+        is_error $e_c->api(POST => "posts/$nopost/comments", $body), 404,
+            'not_found', 'employee: a post that does not exist';
+        is_error api(POST => "posts/$p1->{id}/comments", $body), 401,
+            'not_logged_in', 'no session';
+        is_error $a_c->api(POST => "posts/$p1->{id}/comments", $body,
+            csrf => undef), 403, 'csrf_invalid', 'no CSRF token';
+        is_error $a_c->api(POST => "posts/$p1->{id}/comments", $body,
+            csrf => 'forged'), 403, 'csrf_invalid', 'a wrong CSRF token';
+        is_error $a_c->api(POST => "posts/$p1->{id}/comments",
+            json_encode($body), content_type => 'text/plain'), 415,
+            'unsupported_media_type', 'text/plain';
+        is_error $b_c->api(POST => "posts/$p1->{id}/comments",
+            { body => 'x', parent_id => $c1->{id} }), 404, 'not_found',
+            'another client replies';
+    });
+};
 
-no_change('refused comments', $fid, sub {
-    my $body = { body => 'Intrusion' };
-    my $other = $b_c->api(POST => "posts/$p1->{id}/comments", $body);
-    my $none = $b_c->api(POST => "posts/$nopost/comments", $body);
-    is_error $other, 404, 'not_found', 'another client comments';
-    is $other->{raw}, $none->{raw},
-        'another client: the same body as for a post that does not exist';
-    is_error $e_c->api(POST => "posts/$nopost/comments", $body), 404,
-        'not_found', 'employee: a post that does not exist';
-    is_error api(POST => "posts/$p1->{id}/comments", $body), 401,
-        'not_logged_in', 'no session';
-    is_error $a_c->api(POST => "posts/$p1->{id}/comments", $body,
-        csrf => undef), 403, 'csrf_invalid', 'no CSRF token';
-    is_error $a_c->api(POST => "posts/$p1->{id}/comments", $body,
-        csrf => 'forged'), 403, 'csrf_invalid', 'a wrong CSRF token';
-    is_error $a_c->api(POST => "posts/$p1->{id}/comments",
-        json_encode($body), content_type => 'text/plain'), 415,
-        'unsupported_media_type', 'text/plain';
-    is_error $b_c->api(POST => "posts/$p1->{id}/comments",
-        { body => 'x', parent_id => $c1->{id} }), 404, 'not_found',
-        'another client replies';
-});
-
-
-# ---- replies ----
 
 my ($r1, $r2, $r3);
-{
+
+subtest 'replies' => sub {
     my $r = bumps('reply', $fid, sub {
         $e_c->api(POST => "posts/$p1->{id}/comments",
             { body => 'Réponse à la question', parent_id => $c1->{id} });
@@ -309,51 +243,51 @@ my ($r1, $r2, $r3);
                 qr/^(invalid_field|invalid_parent)$/, "parent_id $what";
         }
     });
-}
+};
 
 
-# ---- the text ----
+subtest 'the text: refused' => sub {
+    no_change('refused texts', $fid, sub {
+        my $path = "posts/$p1->{id}/comments";
 
-no_change('refused texts', $fid, sub {
-    my $path = "posts/$p1->{id}/comments";
+        is_error $a_c->api(POST => $path, {}), 400, 'invalid_field', 'no body';
+        is_error $a_c->api(POST => $path, { body => undef }), 400,
+            'invalid_field', 'body null';
+        is_error $a_c->api(POST => $path, '{"body":42}'), 400, 'invalid_field',
+            'body a number';
+        is_error $a_c->api(POST => $path, { body => ['a'] }), 400,
+            'invalid_field', 'body an array';
+        is_error $a_c->api(POST => $path, { body => '' }), 400, 'invalid_field',
+            'body empty';
+        is_error $a_c->api(POST => $path, { body => " \n\t \r\n " }), 400,
+            'invalid_field', 'body of whitespace only';
+        for my $sp (["\x{a0}", 'U+00A0'], ["\x{202f}", 'U+202F'],
+                    ["\x{3000}", 'U+3000'], ["\x{2003}\x{a0}\n", 'mixed'])
+        {
+            is_error $a_c->api(POST => $path, { body => $sp->[0] x 3 }), 400,
+                'invalid_field', "body of Unicode spaces only ($sp->[1])";
+        }
+        is_error $a_c->api(POST => $path, { body => 'x', color => 'red' }), 400,
+            'unknown_field', 'unknown member';
+        is_error $a_c->api(POST => $path, '[]'), 400,
+            qr/^(invalid_json|invalid_body)$/, 'an array for a body';
+        is_error $a_c->api(POST => $path, { body => 'x' x 5001 }), 413,
+            'too_large', '5,001 characters';
+        is_error $a_c->api(POST => $path, { body => 'é' x 5001 }), 413,
+            'too_large', '5,001 characters of "é"';
+        for my $ctl ("\x01", "\x1b", "\x7f", "\x{85}", "\x{9f}", "\x08") {
+            my $name = sprintf 'control character U+%04X', ord $ctl;
+            is_error $a_c->api(POST => $path, { body => "avant${ctl}après" }),
+                400, 'invalid_field', $name;
+        }
+        is_error $a_c->api(POST => $path, qq({"body":"a\\u0000b"})), 400,
+            qr/^(invalid_json|invalid_field)$/, 'NUL (\u0000)';
+        is_error $a_c->api(POST => $path, qq({"body":"a\xff\xfeb"})), 400,
+            qr/^(invalid_json|invalid_field)$/, 'invalid UTF-8';
+    });
+};
 
-    is_error $a_c->api(POST => $path, {}), 400, 'invalid_field', 'no body';
-    is_error $a_c->api(POST => $path, { body => undef }), 400,
-        'invalid_field', 'body null';
-    is_error $a_c->api(POST => $path, '{"body":42}'), 400, 'invalid_field',
-        'body a number';
-    is_error $a_c->api(POST => $path, { body => ['a'] }), 400,
-        'invalid_field', 'body an array';
-    is_error $a_c->api(POST => $path, { body => '' }), 400, 'invalid_field',
-        'body empty';
-    is_error $a_c->api(POST => $path, { body => " \n\t \r\n " }), 400,
-        'invalid_field', 'body of whitespace only';
-    for my $sp (["\x{a0}", 'U+00A0'], ["\x{202f}", 'U+202F'],
-                ["\x{3000}", 'U+3000'], ["\x{2003}\x{a0}\n", 'mixed'])
-    {
-        is_error $a_c->api(POST => $path, { body => $sp->[0] x 3 }), 400,
-            'invalid_field', "body of Unicode spaces only ($sp->[1])";
-    }
-    is_error $a_c->api(POST => $path, { body => 'x', color => 'red' }), 400,
-        'unknown_field', 'unknown member';
-    is_error $a_c->api(POST => $path, '[]'), 400,
-        qr/^(invalid_json|invalid_body)$/, 'an array for a body';
-    is_error $a_c->api(POST => $path, { body => 'x' x 5001 }), 413,
-        'too_large', '5,001 characters';
-    is_error $a_c->api(POST => $path, { body => 'é' x 5001 }), 413,
-        'too_large', '5,001 characters of "é"';
-    for my $ctl ("\x01", "\x1b", "\x7f", "\x{85}", "\x{9f}", "\x08") {
-        my $name = sprintf 'control character U+%04X', ord $ctl;
-        is_error $a_c->api(POST => $path, { body => "avant${ctl}après" }),
-            400, 'invalid_field', $name;
-    }
-    is_error $a_c->api(POST => $path, qq({"body":"a\\u0000b"})), 400,
-        qr/^(invalid_json|invalid_field)$/, 'NUL (\u0000)';
-    is_error $a_c->api(POST => $path, qq({"body":"a\xff\xfeb"})), 400,
-        qr/^(invalid_json|invalid_field)$/, 'invalid UTF-8';
-});
-
-{
+subtest 'the text: accepted' => sub {
     my $path = "posts/$p2->{id}/comments";
 
     my $r = $a_c->api(POST => $path, { body => 'x' x 5000 });
@@ -400,12 +334,10 @@ no_change('refused texts', $fid, sub {
         'markup: the fiche gives it back as a string';
     unlike $raw->{raw}, qr/\\u0026lt;|&lt;|&amp;/,
         'markup: no HTML entities in the JSON';
-}
+};
 
 
-# ---- a cancelled post takes comments ----
-
-{
+subtest 'a cancelled post takes comments' => sub {
     my $r = $e_c->api(PATCH => "posts/$p2->{id}", { cancelled => \1 },
         headers => { 'If-Match' => qq("$p2->{version}") });
     is $r->{status}, 200, 'p2 cancelled' or diag $r->{raw};
@@ -423,12 +355,10 @@ no_change('refused texts', $fid, sub {
     my ($doc) = fiche($a_c, $fid);
     ok all_comments($doc)->{ $r->{json}{id} // 0 },
         'the fiche shows the reply on the cancelled post';
-}
+};
 
 
-# ---- DELETE ----
-
-{
+subtest 'DELETE' => sub {
     my $top = $c1->{id};
     my @thread = sort { $a <=> $b } split /\n/, sql(
         "with recursive t (id) as (select ${top}::bigint union all"
@@ -495,39 +425,19 @@ no_change('refused texts', $fid, sub {
 
     $r = $admin->api(DELETE => "comments/$c3->{id}");
     is $r->{status}, 204, 'an administrator deletes their own comment: 204';
-}
+};
 
 
-# ---- comments at the same time: every one counts once ----
-
-{
+subtest 'comments at the same time: every one counts once' => sub {
     my ($before) = fiche($e_c, $fid);
-    my @kids;
-    for my $i (1 .. 8) {
-        my $src = $i % 2 ? $a_c : $e_c;
-        my $c = client(keep_alive => 0);
-        $c->set_cookie(chantier_session => $src->cookie('chantier_session'));
-        $c->csrf($src->csrf);
-        pipe(my $rd, my $wr) or die "pipe: $!";
-        my $pid = fork // die "fork: $!";
-        if ($pid == 0) {
-            close $rd;
-            my $r = $c->api(POST => "posts/$p1->{id}/comments",
+    my @status = parallel(map {
+        my $i = $_;
+        my $c = twin($i % 2 ? $a_c : $e_c);
+        sub {
+            $c->api(POST => "posts/$p1->{id}/comments",
                 { body => "Ensemble $i" });
-            print $wr $r->{status};
-            close $wr;
-            require POSIX;
-            POSIX::_exit(0);
         }
-        close $wr;
-        push @kids, [$pid, $rd];
-    }
-    my @status;
-    for (@kids) {
-        local $/;
-        push @status, scalar readline $_->[1];
-        waitpid $_->[0], 0;
-    }
+    } 1 .. 8);
     is join(' ', @status), join(' ', ('201') x 8),
         'eight comments at once: all 201';
     my ($after) = fiche($e_c, $fid);
@@ -536,12 +446,10 @@ no_change('refused texts', $fid, sub {
     is scalar(grep { $_->{body} =~ /^Ensemble \d$/ }
               values %{ all_comments($after) }), 8,
         'eight comments at once: all eight in the fiche';
-}
+};
 
 
-# ---- each worker serves the new version at once ----
-
-{
+subtest 'each worker serves the new version at once' => sub {
     # no keep-alive: every request is a new connection, taken by either
     # worker
     my @readers;
@@ -598,6 +506,6 @@ no_change('refused texts', $fid, sub {
     my ($doc3) = fiche($a_c, $fid);
     is_deeply [map { $_->{id} } @{ $doc3->{posts} // [] }],
         [$p1->{id}, $p2->{id}], 'after its deletion: gone from the fiche';
-}
+};
 
 done_testing;

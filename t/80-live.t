@@ -24,8 +24,7 @@ my $EVENT_WAIT = 2;     # s: "within a second" (SPEC 3), with some slack
 my $QUIET = 1;          # s: how long "no event" is watched
 my $END_WAIT = 2;       # s: a stream ends after its session
 
-my $log_file = var_dir() . '/log/nginx-error.log';
-my $log_start = -s $log_file // 0;
+my $log_start = error_log_size();
 
 my $nginx2;             # port of the second nginx while it runs
 
@@ -38,48 +37,22 @@ END {
 $SIG{INT} = $SIG{TERM} = sub { exit 130 };
 
 my $admin = admin_client();
-my $n = 0;
-
-sub create_chantier {
-    my ($client_id) = @_;
-    $n++;
-    my $r = $admin->api(POST => 'admin/chantiers', {
-        chantier_id      => sprintf('CH-L%d-%d', $$, $n),
-        title            => "Chantier en direct $$-$n",
-        client_id        => $client_id,
-        start_date       => '2026-03-01',
-        planned_end_date => '2026-09-30',
-    });
-    $r->{status} == 201
-        or BAIL_OUT("create chantier: $r->{status} $r->{raw}");
-    return $r->{json}{id};
-}
-
-sub delta { return { ops => [ { insert => "$_[0]\n" } ] } }
 
 my ($e_c, $e) = client_for(role => 'employee');
 my ($a_c, $ua) = client_for(role => 'client');
 my ($b_c, $ub) = client_for(role => 'client');
 
-my $fid = create_chantier($ua->{id});
-my $gid = create_chantier($ub->{id});
+my $fid = create_chantier(client_id => $ua->{id})->{id};
+my $gid = create_chantier(client_id => $ub->{id})->{id};
 my $nofiche = psql('select coalesce(max(id), 0) + 1000000'
     . ' from chantier.fiches');
-
-# the fiche's current version, as GET fiches/{id} says
-sub version {
-    my ($id) = @_;
-    my $r = $e_c->api(GET => "fiches/" . ($id // $fid));
-    $r->{status} == 200 or diag "GET fiche: $r->{status} $r->{raw}";
-    return $r->{json}{version};
-}
 
 # a change of the fiche, by the employee; returns the new version
 sub change {
     my ($what) = @_;
     my $r = $e_c->api(POST => "fiches/$fid/posts", { body => delta($what) });
     $r->{status} == 201 or diag "change ($what): $r->{status} $r->{raw}";
-    return version();
+    return fiche_version($e_c, $fid);
 }
 
 # the next event of $s is exactly the announcement of $version
@@ -124,39 +97,39 @@ sub stays_open {
 }
 
 
-# ---- an open stream: headers, first bytes ----
+my ($sa, $se);
 
-my $sa = Stream->open($a_c, $fid);
+subtest 'an open stream: headers, first bytes' => sub {
+    $sa = Stream->open($a_c, $fid);
 
-is $sa->{status}, 200, 'client opens the stream of their fiche: 200'
-    or diag $sa->{head};
-like $sa->{headers}{'content-type'} // '', qr{^text/event-stream\b},
-    'Content-Type text/event-stream';
-like $sa->{headers}{'cache-control'} // '', qr/\bno-store\b/,
-    'Cache-Control no-store';
-is lc($sa->{headers}{'transfer-encoding'} // ''), 'chunked',
-    'chunked (an HTTP/1.1 stream of unknown length)';
-ok !defined $sa->{headers}{'content-length'}, 'no Content-Length';
-$sa->pump(0.5) until length $sa->{data} >= 6 || $sa->{ended};
-like $sa->{data}, qr/^retry: \d+\n/, 'the first bytes: a "retry:" line'
-    or diag $sa->{data};
-is $sa->{retry} // '', 2000, 'retry: 2000 ms';
+    is $sa->{status}, 200, 'client opens the stream of their fiche: 200'
+        or diag $sa->{head};
+    like $sa->{headers}{'content-type'} // '', qr{^text/event-stream\b},
+        'Content-Type text/event-stream';
+    like $sa->{headers}{'cache-control'} // '', qr/\bno-store\b/,
+        'Cache-Control no-store';
+    is lc($sa->{headers}{'transfer-encoding'} // ''), 'chunked',
+        'chunked (an HTTP/1.1 stream of unknown length)';
+    ok !defined $sa->{headers}{'content-length'}, 'no Content-Length';
+    $sa->pump(0.5) until length $sa->{data} >= 6 || $sa->{ended};
+    like $sa->{data}, qr/^retry: \d+\n/, 'the first bytes: a "retry:" line'
+        or diag $sa->{data};
+    is $sa->{retry} // '', 2000, 'retry: 2000 ms';
 
-my $se = Stream->open($e_c, $fid);
-is $se->{status}, 200, 'an employee opens the client\'s fiche: 200';
+    $se = Stream->open($e_c, $fid);
+    is $se->{status}, 200, 'an employee opens the client\'s fiche: 200';
 
-no_event([$sa, $se], 'no Last-Event-ID, no change');
+    no_event([$sa, $se], 'no Last-Event-ID, no change');
+};
 
 
-# ---- an event after every kind of change ----
-
-my ($post, $comment);
-{
+subtest 'an event after every kind of change' => sub {
+    my ($post, $comment);
     my $r = $e_c->api(POST => "fiches/$fid/posts",
         { body => delta('Coulage de la dalle') });
     is $r->{status}, 201, 'post created' or diag $r->{raw};
     $post = $r->{json};
-    my $v = version();
+    my $v = fiche_version($e_c, $fid);
     gets_event($sa, $v, "post created: the client's stream gets version $v");
     gets_event($se, $v, "post created: the employee's stream too");
 
@@ -165,14 +138,14 @@ my ($post, $comment);
         headers => { 'If-Match' => qq("$post->{version}") });
     is $r->{status}, 200, 'post edited' or diag $r->{raw};
     $post = $r->{json};
-    $v = version();
+    $v = fiche_version($e_c, $fid);
     gets_event($sa, $v, "post edited: version $v");
     gets_event($se, $v, "post edited: the employee's stream");
 
     $r = $e_c->api(PATCH => "posts/$post->{id}", { cancelled => \1 },
         headers => { 'If-Match' => qq("$post->{version}") });
     is $r->{status}, 200, 'post cancelled' or diag $r->{raw};
-    $v = version();
+    $v = fiche_version($e_c, $fid);
     gets_event($sa, $v, "post cancelled: version $v");
     gets_event($se, $v, "post cancelled: the employee's stream");
 
@@ -180,19 +153,19 @@ my ($post, $comment);
         { body => 'Pourquoi annulé ?' });
     is $r->{status}, 201, 'the client comments' or diag $r->{raw};
     $comment = $r->{json};
-    $v = version();
+    $v = fiche_version($e_c, $fid);
     gets_event($sa, $v, "comment: version $v (to its own author too)");
     gets_event($se, $v, "comment: the employee's stream");
 
     $r = $a_c->api(DELETE => "comments/$comment->{id}");
     is $r->{status}, 204, 'the client deletes the comment' or diag $r->{raw};
-    $v = version();
+    $v = fiche_version($e_c, $fid);
     gets_event($sa, $v, "comment deleted: version $v");
     gets_event($se, $v, "comment deleted: the employee's stream");
 
     $r = $e_c->api(DELETE => "posts/$post->{id}");
     is $r->{status}, 204, 'post deleted' or diag $r->{raw};
-    $v = version();
+    $v = fiche_version($e_c, $fid);
     gets_event($sa, $v, "post deleted: version $v");
     gets_event($se, $v, "post deleted: the employee's stream");
 
@@ -200,14 +173,11 @@ my ($post, $comment);
     $r = $e_c->api(POST => "fiches/$gid/posts", { body => delta('Ailleurs') });
     is $r->{status}, 201, 'a post on another fiche' or diag $r->{raw};
     no_event([$sa, $se], 'a change of another fiche');
-}
+    $se->close;
+};
 
-$se->close;
 
-
-# ---- access ----
-
-{
+subtest 'access' => sub {
     my $other = Stream->open($b_c, $fid);
     my $none = Stream->open($b_c, $nofiche);
 
@@ -236,13 +206,11 @@ $se->close;
     my $own = Stream->open($b_c, $gid);
     is $own->{status}, 200, 'the other client opens their own fiche: 200';
     $_->close for $other, $none, $anon, $unknown, $eg, $own;
-}
+};
 
 
-# ---- catch-up: Last-Event-ID, ?since= ----
-
-{
-    my $v = version();
+subtest 'catch-up: Last-Event-ID, ?since=' => sub {
+    my $v = fiche_version($e_c, $fid);
 
     my $old = Stream->open($a_c, $fid,
         headers => { 'Last-Event-ID' => $v - 1 });
@@ -272,55 +240,54 @@ $se->close;
     gets_event($sa, $w, "the first stream: version $w");
 
     $_->close for $old, $zero, $since, $same, $same_q;
-}
+};
 
 
-# ---- a second nginx instance, the same PostgreSQL and Redis ----
+subtest 'a second nginx instance, the same PostgreSQL and Redis' => sub {
+    SKIP: {
+        my $port = free_port();
+        eval { start_nginx2($port); $nginx2 = $port; 1 }
+            or skip "second nginx did not start: $@", 4;
 
-SKIP: {
-    my $port = free_port();
-    eval { start_nginx2($port); $nginx2 = $port; 1 }
-        or skip "second nginx did not start: $@", 4;
+        my $s2 = Stream->open($a_c, $fid, port => $nginx2);
+        is $s2->{status}, 200, "a stream on the second nginx (port $nginx2)";
 
-    my $s2 = Stream->open($a_c, $fid, port => $nginx2);
-    is $s2->{status}, 200, "a stream on the second nginx (port $nginx2)";
+        my $v = change('Vu par l\'autre instance');
+        gets_event($s2, $v, 'a change through instance 1 reaches the stream on'
+            . " instance 2 ($v)");
+        gets_event($sa, $v, "and the stream on instance 1");
 
-    my $v = change('Vu par l\'autre instance');
-    gets_event($s2, $v, 'a change through instance 1 reaches the stream on'
-        . " instance 2 ($v)");
-    gets_event($sa, $v, "and the stream on instance 1");
+        # and the other way round
+        my $r = $e_c->api(
+            POST => "http://127.0.0.1:$nginx2/api/fiches/$fid/posts",
+            { body => delta('Par l\'instance 2') });
+        is $r->{status}, 201, 'a post through instance 2' or diag $r->{raw};
+        $v = fiche_version($e_c, $fid);
+        gets_event($sa, $v, 'a change through instance 2 reaches the stream on'
+            . " instance 1 ($v)");
+        gets_event($s2, $v, 'and the stream on instance 2');
 
-    # and the other way round
-    my $r = $e_c->api(POST => "http://127.0.0.1:$nginx2/api/fiches/$fid/posts",
-        { body => delta('Par l\'instance 2') });
-    is $r->{status}, 201, 'a post through instance 2' or diag $r->{raw};
-    $v = version();
-    gets_event($sa, $v, 'a change through instance 2 reaches the stream on'
-        . " instance 1 ($v)");
-    gets_event($s2, $v, 'and the stream on instance 2');
-
-    # a graceful stop ends the streams properly, and soon: nginx does not
-    # wait for them
-    my $t0 = time;
-    stop_nginx2();
-    undef $nginx2;
-    cmp_ok time - $t0, '<', 5, sprintf('the second nginx stops gracefully'
-        . ' in %.1f s with a stream open', time - $t0);
-    is $s2->wait_end(1), 'last chunk',
-        'its stream ended properly (last chunk)';
-}
+        # a graceful stop ends the streams properly, and soon: nginx does not
+        # wait for them
+        my $t0 = time;
+        stop_nginx2();
+        undef $nginx2;
+        cmp_ok time - $t0, '<', 5, sprintf('the second nginx stops gracefully'
+            . ' in %.1f s with a stream open', time - $t0);
+        is $s2->wait_end(1), 'last chunk',
+            'its stream ended properly (last chunk)';
+    }
+};
 
 
-# ---- Redis restarted ----
-#
 # Events published while Redis is away are lost: once subscribed again,
 # every worker re-sends each open stream its version (the page refetches).
 # Several streams, so that both workers most likely hold some.
 
-{
+subtest 'Redis restarted' => sub {
     my @s = ($sa, map { Stream->open($a_c, $fid) } 1 .. 5);
     is scalar(grep { $_->{status} == 200 } @s), 6, 'six streams open';
-    my $v = version();
+    my $v = fiche_version($e_c, $fid);
 
     stop_redis();
     Stream::quiet(0.5, @s);
@@ -354,13 +321,10 @@ SKIP: {
 
     $sa = shift @s;
     $_->close for @s;
-}
+};
 
 
-# ---- the end of a session ends its streams ----
-
-# logout
-{
+subtest 'the end of a session: logout' => sub {
     my $c2 = client();
     is $c2->login($ua->{login}, $ua->{password})->{status}, 200,
         'the client logs in a second time';
@@ -381,10 +345,10 @@ SKIP: {
     my $v = change('Après la déconnexion');
     gets_event($sa, $v, 'logout of another session: the first session\'s'
         . ' stream still gets events');
-}
+};
 
 # password change: the user's other sessions end, not the one changing it
-{
+subtest 'the end of a session: password change' => sub {
     my ($x, $u) = client_for(role => 'employee');
     my $y = client();
     is $y->login($u->{login}, $u->{password})->{status}, 200,
@@ -411,10 +375,9 @@ SKIP: {
     gets_event($sy, $v, 'password changed: the changing session\'s stream'
         . ' still gets events');
     $sy->close;
-}
+};
 
-# an administrator deactivates the user
-{
+subtest 'the end of a session: deactivation' => sub {
     my ($x, $u) = client_for(role => 'employee');
     my $y = client();
     is $y->login($u->{login}, $u->{password})->{status}, 200,
@@ -431,12 +394,11 @@ SKIP: {
 
     ends($s[$_], "deactivated: stream $_") for 0 .. 2;
     stays_open($sa, 'deactivation of another user');
-}
+};
 
-# an administrator gives the user a new password
-{
+subtest 'the end of a session: a new password from an administrator' => sub {
     my ($x, $u) = client_for(role => 'client');
-    my $hid = create_chantier($u->{id});
+    my $hid = create_chantier(client_id => $u->{id})->{id};
     my $sx = Stream->open($x, $hid);
     is $sx->{status}, 200, 'a client\'s stream';
 
@@ -445,14 +407,12 @@ SKIP: {
     is $r->{status}, 200, 'the administrator sets a new password'
         or diag $r->{raw};
     ends($sx, 'new password set by an administrator');
-}
+};
 
 
-# ---- per-user cap: chantier_events_per_user (10) per worker ----
-#
 # Two workers: 25 streams of one user put at least 11 on one of them.
 
-{
+subtest 'per-user cap: chantier_events_per_user (10) per worker' => sub {
     my ($c) = client_for(role => 'employee');
 
     my @s = map { Stream->open($c, $fid) } 1 .. 25;
@@ -496,11 +456,9 @@ SKIP: {
     cmp_ok scalar(@ok), '<=', 20, '25 at once: at most 10 per worker'
         . ' are open (' . scalar(@ok) . ')';
     $_->close for @s;
-}
+};
 
 
-# ---- a slow reader is dropped ----
-#
 # A stream whose reader never reads, with a small receive buffer: once the
 # socket buffers are full, events pile up in nginx; past a small backlog
 # the stream is closed (without the last chunk: it did not end properly).
@@ -509,9 +467,9 @@ SKIP: {
 # other test sees those versions.  A normal reader of the same fiche, read
 # meanwhile, keeps its stream.
 
-{
-    my $hid = create_chantier($ua->{id});
-    my $base = version($hid);
+subtest 'a slow reader is dropped' => sub {
+    my $hid = create_chantier(client_id => $ua->{id})->{id};
+    my $base = fiche_version($e_c, $hid);
 
     my $slow = Stream->open($a_c, $hid, rcvbuf => 1024);
     my $fine = Stream->open($a_c, $hid);
@@ -536,7 +494,7 @@ SKIP: {
         last if ($got // 0) < $last;
 
         $dropped = grep { /event stream reader too slow, dropped/ }
-            log_lines();
+            error_log_since($log_start);
     }
 
     ok $dropped, sprintf('nginx dropped the slow reader after at most %d'
@@ -566,12 +524,10 @@ SKIP: {
     is $r->{status}, 201, 'a post on that fiche' or diag $r->{raw};
     gets_event($back, $base + 1, 'the reconnected stream gets its event');
     $_->close for $slow, $fine, $back;
-}
+};
 
 
-# ---- nginx reload: streams end properly, new ones work ----
-
-{
+subtest 'nginx reload: streams end properly, new ones work' => sub {
     my $s2 = Stream->open($a_c, $fid);
     is $s2->{status}, 200, 'a second stream before the reload';
 
@@ -589,25 +545,15 @@ SKIP: {
     my $v = change('Après le rechargement');
     gets_event($new, $v, "after the reload: the new stream gets $v");
     $new->close;
-}
+};
 
 
 # ---- nginx did not crash ----
 
-{
-    my @bad = grep { /\[(alert|crit|emerg)\]|exited on signal/ } log_lines();
-    is scalar(@bad), 0, 'error log: no alert, crit, emerg, crash'
-        or diag join '', @bad[0 .. ($#bad < 9 ? $#bad : 9)];
-}
+no_error_logged($log_start, 'error log: no alert, crit, emerg, crash');
 
 done_testing;
 
-
-sub log_lines {
-    open my $fh, '<', $log_file or return ();
-    seek $fh, $log_start, 0;
-    return <$fh>;
-}
 
 # PUBLISH chantier:fiche:<id> <v> for v from $from to $to (redis-cli
 # --pipe: all sent at once, then the replies read)

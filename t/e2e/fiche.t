@@ -26,17 +26,14 @@ my %fiches;
 
 for my $mount ('root', 'prefix') {
     my $code = uc "CH-E2E-$$-$mount";
-    my $r = admin_client()->api(POST => 'admin/chantiers', {
+    my $fiche = create_chantier(
         chantier_id      => $code,
         title            => "Rénovation de la cuisine ($mount)",
         client_id        => $client->{id},
         start_date       => '2026-11-02',
         planned_end_date => '2027-01-29',
-    });
-
-    $r->{status} == 201
-        or die "POST admin/chantiers: $r->{status} $r->{raw}\n";
-    $fiches{$mount} = { id => $r->{json}{id}, code => $code };
+    );
+    $fiches{$mount} = { id => $fiche->{id}, code => $code };
 }
 
 $ENV{E2E_SETUP} = json_encode({

@@ -21,6 +21,23 @@ package ChantierTest;
 #   my $admin = admin_client();
 #   my $u = create_user(role => 'employee');      # { ...user json, password }
 #
+#   my $f = create_chantier(client_id => $user->{id});   # fiche summary
+#   my $post = publish($e_c, $f->{id}, 'Texte');  # a post, by an employee
+#   $c->api(PATCH => "posts/$post->{id}", { body => delta('Autre') }, ...);
+#   my ($doc, $etag) = fiche($c, $f->{id});       # GET fiches/{id}
+#   my $v = fiche_version($c, $f->{id});
+#   bumps('a comment', $f->{id}, sub { ... });    # version +1, new ETag
+#   no_change('refused', $f->{id}, sub { ... });  # same version and ETag
+#
+#   my @status = parallel(map { my $t = twin($c);  # same session, own
+#       sub { $t->api(...) } } 1 .. 6);           # connections; at once
+#
+#   my $log = error_log_size();                   # nginx's error log
+#   no_error_logged($log, 'no crash');            # nothing alarming since
+#
+# The checks bumps, no_change and no_error_logged report a failure at the
+# line of their caller.
+#
 # A path without a leading "/" is under /api/ ("me" -> /api/me); a path
 # with one is taken as is ("/index.html").
 
@@ -40,6 +57,9 @@ our @EXPORT = qw(
     stop_postgres start_postgres stop_redis start_redis reload_nginx
     start_nginx2 stop_nginx2 free_port
     stack wait_until repo_dir var_dir is_error
+    unique_code create_chantier delta publish fiche fiche_version bumps
+    no_change user_name twin parallel
+    error_log_size error_log_since no_error_logged
 );
 
 our $URL = $ENV{CHANTIER_URL}
@@ -181,6 +201,175 @@ sub client_for {
     return wantarray ? ($c, $user) : $c;
 }
 
+# user_name($user): the name the API gives a user (in posts, comments,
+# messages): civility, first and last name, those that are set
+sub user_name {
+    my ($u) = @_;
+    return join ' ', grep { defined && length }
+        @$u{qw(civility first_name last_name)};
+}
+
+# twin($c): another browser with the session of $c (its cookie and CSRF
+# token) on connections of its own, without keep-alive: each request is a
+# new connection that either nginx worker may take, and it is safe to use
+# in a forked process
+sub twin {
+    my ($c) = @_;
+    my $t = ChantierTest::Client->new(keep_alive => 0);
+    $t->set_cookie(chantier_session => $c->cookie('chantier_session'));
+    $t->csrf($c->csrf);
+    return $t;
+}
+
+# parallel(sub { $c->api(...) }, ...): runs each sub in a process of its
+# own, all at the same moment; returns the statuses of the answers they
+# return, in the order of the subs
+sub parallel {
+    my (@subs) = @_;
+
+    require POSIX;
+
+    my @kids;
+    for my $sub (@subs) {
+        pipe(my $rd, my $wr) or croak "pipe: $!";
+        my $pid = fork // croak "fork: $!";
+        if ($pid == 0) {
+            close $rd;
+            my $r = $sub->();
+            print $wr $r->{status};
+            close $wr;
+            POSIX::_exit(0);
+        }
+        close $wr;
+        push @kids, [$pid, $rd];
+    }
+
+    my @status;
+    for (@kids) {
+        my ($pid, $rd) = @$_;
+        local $/;
+        push @status, scalar readline $rd;
+        waitpid $pid, 0;
+    }
+    return @status;
+}
+
+
+# ---- chantiers, fiches, posts ----
+
+# A chantier code nobody else uses, even across parallel test files:
+# unique_code() -> "CH-T12345-4"
+sub unique_code {
+    $seq++;
+    return "CH-T$$-$seq";
+}
+
+# create_chantier(client_id => ..., and any other member of POST
+# /api/admin/chantiers: chantier_id, title, start_date, planned_end_date),
+# by the administrator.  By default a unique code, a title naming it, from
+# 2026-03-01 to 2026-09-30.  Returns the fiche summary of the 201 answer
+# (its "id" is the fiche's).  Dies unless the chantier was created.
+sub create_chantier {
+    my (%args) = @_;
+
+    defined $args{client_id} or croak 'create_chantier: no client_id';
+
+    my $code = $args{chantier_id} // unique_code();
+    my %body = (
+        chantier_id      => $code,
+        title            => "Chantier $code",
+        start_date       => '2026-03-01',
+        planned_end_date => '2026-09-30',
+        %args,
+    );
+
+    my $r = admin_client()->api(POST => 'admin/chantiers', \%body);
+
+    $r->{status} == 201
+        or croak "create_chantier: $r->{status} $r->{raw}";
+
+    return $r->{json};
+}
+
+# delta('Texte'): the Quill Delta of that one line,
+# {"ops":[{"insert":"Texte\n"}]}
+sub delta { return { ops => [ { insert => "$_[0]\n" } ] } }
+
+# publish($c, $fiche_id, 'Texte', finishing => \1, ...): POST
+# fiches/{id}/posts as $c (an employee), the body delta('Texte') and the
+# other members given.  Returns the post of the 201 answer; dies unless
+# it was created.
+sub publish {
+    my ($c, $fiche_id, $text, %more) = @_;
+
+    my $r = $c->api(POST => "fiches/$fiche_id/posts",
+        { body => delta($text), %more });
+
+    $r->{status} == 201
+        or croak "publish on fiche $fiche_id: $r->{status} $r->{raw}";
+
+    return $r->{json};
+}
+
+# fiche($c, $id): GET fiches/{id} as $c; returns (the fiche, {} unless
+# there is one; its ETag; the answer), with a diagnostic unless 200
+sub fiche {
+    my ($c, $id) = @_;
+
+    my $r = $c->api(GET => "fiches/$id");
+    $r->{status} == 200
+        or Test::More::diag("GET fiches/$id: $r->{status} $r->{raw}");
+
+    return ($r->{json} // {}, $r->{headers}{etag}, $r);
+}
+
+# fiche_version($c, $id): the version of the fiche, as GET fiches/{id}
+# answers it to $c
+sub fiche_version {
+    my ($c, $id) = @_;
+    my ($doc) = fiche($c, $id);
+    return $doc->{version};
+}
+
+# bumps($name, $fiche_id, sub { a change }): three checks, the fiche (as
+# the administrator reads it) moved on by exactly one version, its ETag is
+# the new version, and changed.  Returns what the sub returns.
+sub bumps {
+    my ($name, $fiche_id, $code) = @_;
+
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+
+    my ($before, $etag_before) = fiche(admin_client(), $fiche_id);
+    my @ret = $code->();
+    my ($after, $etag_after) = fiche(admin_client(), $fiche_id);
+
+    Test::More::is($after->{version}, ($before->{version} // 0) + 1,
+        "$name: fiche version $before->{version} -> +1");
+    Test::More::is($etag_after, qq("$after->{version}"),
+        "$name: ETag is the new version");
+    Test::More::isnt($etag_after, $etag_before, "$name: ETag changed");
+
+    return wantarray ? @ret : $ret[0];
+}
+
+# no_change($name, $fiche_id, sub { ... }): two checks, the sub changed
+# neither the version nor the ETag of the fiche.  Returns what it returns.
+sub no_change {
+    my ($name, $fiche_id, $code) = @_;
+
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+
+    my ($before, $etag_before) = fiche(admin_client(), $fiche_id);
+    my @ret = $code->();
+    my ($after, $etag_after) = fiche(admin_client(), $fiche_id);
+
+    Test::More::is($after->{version}, $before->{version},
+        "$name: fiche version unchanged");
+    Test::More::is($etag_after, $etag_before, "$name: ETag unchanged");
+
+    return wantarray ? @ret : $ret[0];
+}
+
 
 # ---- database, Redis ----
 
@@ -299,6 +488,36 @@ sub wait_until {
         return $v if $v || time > $deadline;
         sleep($opts{interval} // 0.1);
     }
+}
+
+
+# The error log of the stack's nginx: error_log_size() is where it ends
+# now, error_log_since($offset) its lines written since, and
+# no_error_logged($offset, $name) the check that none of them is an
+# [alert], [crit], [emerg] or "exited on signal" (a crash).
+sub error_log_file { return var_dir() . '/log/nginx-error.log' }
+
+sub error_log_size { return -s error_log_file() // 0 }
+
+sub error_log_since {
+    my ($offset) = @_;
+
+    open my $fh, '<', error_log_file() or return ();
+    seek $fh, $offset, 0;
+    return <$fh>;
+}
+
+sub no_error_logged {
+    my ($offset, $name) = @_;
+
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+
+    my @bad = grep { /\[(alert|crit|emerg)\]|exited on signal/ }
+        error_log_since($offset);
+
+    my $ok = Test::More::is(scalar(@bad), 0, $name);
+    Test::More::diag(join '', @bad[0 .. ($#bad < 9 ? $#bad : 9)]) unless $ok;
+    return $ok;
 }
 
 
