@@ -405,26 +405,3 @@ sub recovers {
         . ' another login';
 }
 
-# pid => 1 for each child of the nginx master
-sub worker_pids {
-    my $pidfile = var_dir() . '/run/nginx.pid';
-
-    open my $fh, '<', $pidfile or return {};
-    my $master = <$fh>;
-    close $fh;
-    chomp $master;
-
-    my %pids;
-
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $sf, '<', $stat or next;
-        my $line = <$sf> // next;
-        close $sf;
-
-        # pid (comm) state ppid ...
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        $pids{$pid} = 1 if $ppid == $master;
-    }
-
-    return \%pids;
-}

@@ -11,7 +11,6 @@ use Test::More;
 use lib 't/lib';
 use ChantierTest;
 
-my $log_file = var_dir() . '/log/nginx-error.log';
 
 # calls of EVAL and EVALSHA since the last CONFIG RESETSTAT
 sub script_calls {
@@ -28,15 +27,6 @@ sub login_count_key {
     return redis_cli('exists', "chantier:fails:login:$_[0]");
 }
 
-sub log_size { return -s $log_file // 0 }
-
-sub log_since {
-    my ($offset) = @_;
-    open my $fh, '<', $log_file or return '';
-    seek $fh, $offset, 0;
-    local $/;
-    return <$fh> // '';
-}
 
 my ($c, $user) = client_for(role => 'client');
 
@@ -68,7 +58,7 @@ subtest 'scripts go by their SHA-1' => sub {
 };
 
 subtest 'a Redis that forgot them gets the source once' => sub {
-    my $offset = log_size();
+    my $offset = error_log_size();
 
     # the document is cached: GET me runs the session lookup only
     is $c->api(GET => 'me')->{status}, 200, 'GET me: 200';
@@ -83,7 +73,7 @@ subtest 'a Redis that forgot them gets the source once' => sub {
     is $calls->{eval}, 1, 'the lookup script sent once as EVAL';
     is $calls->{evalsha}, 1, 'after its EVALSHA was refused';
 
-    like log_since($offset),
+    like join('', error_log_since($offset)),
         qr/redis did not know script "session_find", sending it/,
         'the error log says which script was sent again';
 

@@ -15,39 +15,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use ChantierTest;
 
-# pid => 1 for each child of the nginx master
-sub worker_pids {
-    open my $fh, '<', var_dir() . '/run/nginx.pid' or return {};
-    my $master = <$fh>;
-    close $fh;
-    chomp $master;
 
-    my %pids;
-
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $sf, '<', $stat or next;
-        my $line = <$sf> // next;
-        close $sf;
-
-        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        $pids{$pid} = 1 if $ppid == $master;
-    }
-
-    return \%pids;
-}
-
-# the open descriptors of all workers together
-sub worker_fds {
-    my $n = 0;
-
-    for my $pid (keys %{ worker_pids() }) {
-        opendir my $d, "/proc/$pid/fd" or next;
-        $n += grep { !/^\./ } readdir $d;
-        closedir $d;
-    }
-
-    return $n;
-}
 
 my ($port) = url('/') =~ m{:(\d+)/};
 

@@ -60,6 +60,7 @@ our @EXPORT = qw(
     unique_code create_chantier delta publish fiche fiche_version bumps
     no_change user_name twin parallel
     error_log_size error_log_since no_error_logged
+    worker_pids worker_fds
 );
 
 our $URL = $ENV{CHANTIER_URL}
@@ -495,6 +496,42 @@ sub wait_until {
 # now, error_log_since($offset) its lines written since, and
 # no_error_logged($offset, $name) the check that none of them is an
 # [alert], [crit], [emerg] or "exited on signal" (a crash).
+# worker_pids(): {pid => 1} for each worker of the stack's nginx (the
+# children of its master); worker_fds(): their open file descriptors, all
+# together (/proc/PID/fd), to see what requests leave behind.
+sub worker_pids {
+    open my $fh, '<', var_dir() . '/run/nginx.pid' or return {};
+    my $master = <$fh>;
+    close $fh;
+    chomp $master;
+
+    my %pids;
+
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $sf, '<', $stat or next;
+        my $line = <$sf> // next;
+        close $sf;
+
+        # pid (comm) state ppid ...
+        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
+        $pids{$pid} = 1 if $ppid == $master;
+    }
+
+    return \%pids;
+}
+
+sub worker_fds {
+    my $n = 0;
+
+    for my $pid (keys %{ worker_pids() }) {
+        opendir my $d, "/proc/$pid/fd" or next;
+        $n += grep { !/^\./ } readdir $d;
+        closedir $d;
+    }
+
+    return $n;
+}
+
 sub error_log_file { return var_dir() . '/log/nginx-error.log' }
 
 sub error_log_size { return -s error_log_file() // 0 }
