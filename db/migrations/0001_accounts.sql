@@ -1,7 +1,7 @@
 -- 0001 — Accounts: CLO's clients, its employees and its administrators.
 --
 -- Tables live in schema "chantier".  The nginx module never touches them
--- directly: it calls the functions of schema "api" (0003_api.sql), which
+-- directly: it calls the functions of schema "api" (db/api/), which
 -- validate their input and answer with an HTTP status and a JSON body.
 -- The constraints below are the last line of defence, not the first: the
 -- api functions check the same rules and explain them in French.

@@ -1,0 +1,392 @@
+-- The admin pages: accounts (POST, GET ?q= and PATCH /api/admin/users) and
+-- chantiers with their fiches (POST and PATCH /api/admin/chantiers).
+-- chantierctl creates the first administrator with api.admin_user_create.
+
+
+-- ------------------------------------------------------------------------
+-- Accounts
+-- ------------------------------------------------------------------------
+
+-- Folds case and French accents, for searching: 'Hélène' -> 'helene'.
+create or replace function api.fold(p_text text)
+    returns text
+    language sql immutable
+as $$
+    select lower(replace(replace(replace(replace(translate(p_text,
+               'ÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸàâäáãåçéèêëíìîïñóòôöõúùûüýÿ',
+               'AAAAAACEEEEIIIINOOOOOUUUUYYaaaaaaceeeeiiiinooooouuuuyy'),
+               'Œ', 'oe'), 'œ', 'oe'), 'Æ', 'ae'), 'æ', 'ae'))
+$$;
+
+-- A change of name or address changes the header of the client's fiches:
+-- their version moves so that caches and open pages notice.
+create or replace function api.user_touch_fiches(p_before chantier.users,
+    p_after chantier.users)
+    returns void
+    language sql
+as $$
+    update chantier.fiches as f
+       set version = f.version + 1
+      from chantier.chantiers as c
+     where c.id = f.id
+       and c.client_id = p_after.id
+       and (api.user_name(p_before), api.address_json(p_before))
+           is distinct from (api.user_name(p_after), api.address_json(p_after))
+$$;
+
+-- The C side has hashed "password" into p_password_hash.
+create or replace function api.admin_user_create(p_body jsonb,
+    p_password_hash text)
+    returns api.response
+    language plpgsql
+as $$
+declare
+    v_user        chantier.users;
+    v_state       text;
+    v_detail      text;
+    v_message     text;
+    v_constraint  text;
+begin
+    perform api.require_object(p_body);
+    perform api.check_keys(p_body,
+                           '{role,login,password,civility,first_name,'
+                           'last_name,company,client_number,address,email,'
+                           'phone,notify}',
+                           '{id}');
+
+    v_user := api.user_apply(v_user, p_body);
+
+    -- without a choice, notify by e-mail when there is an address to use
+    v_user.notify_posts := coalesce(v_user.notify_posts,
+                                    case when v_user.email is null
+                                         then 'none' else 'email' end);
+    v_user.notify_comments := coalesce(v_user.notify_comments,
+                                       case when v_user.email is null
+                                            then 'none' else 'email' end);
+
+    perform api.user_check(v_user);
+    perform api.check_password_hash(p_password_hash);
+
+    insert into chantier.users
+        (role, login, civility, first_name, last_name, company,
+         client_number, address_line1, address_line2, postal_code, city,
+         email, phone, notify_posts, notify_comments, password_hash)
+    values
+        (v_user.role, v_user.login, v_user.civility, v_user.first_name,
+         v_user.last_name, v_user.company, v_user.client_number,
+         v_user.address_line1, v_user.address_line2, v_user.postal_code,
+         v_user.city, v_user.email, v_user.phone, v_user.notify_posts,
+         v_user.notify_comments, p_password_hash)
+    returning * into v_user;
+
+    return api.reply(201, api.user_json(v_user));
+
+exception
+    when sqlstate 'CH000' or unique_violation or check_violation then
+        get stacked diagnostics
+            v_state = returned_sqlstate, v_detail = pg_exception_detail,
+            v_message = message_text, v_constraint = constraint_name;
+        return api.failure(v_state, v_detail, v_message, v_constraint);
+end
+$$;
+
+-- Every word of p_q must appear in the login, the names, the e-mail,
+-- the client number or the company, ignoring case and accents.
+create or replace function api.admin_users_search(p_q text)
+    returns api.response
+    language sql stable
+as $$
+    select api.reply(200, coalesce(jsonb_agg(api.user_json(m.u)
+                                             order by m.rank), '[]'))
+      from (select u,
+                   row_number() over (order by api.fold(u.last_name),
+                                               api.fold(u.first_name),
+                                               u.id) as rank
+              from chantier.users as u
+             where not exists (
+                       select
+                         from regexp_split_to_table(
+                                  api.fold(btrim(coalesce(p_q, ''))),
+                                  '\s+') as word
+                        where word <> ''
+                          and strpos(api.fold(concat_ws(' ',
+                                  u.login, u.first_name, u.last_name,
+                                  u.email, u.client_number, u.company)),
+                                  word) = 0)
+             order by rank
+             limit 50) as m
+$$;
+
+-- Absent fields stay as they are; p_password_hash null keeps the
+-- password.
+create or replace function api.admin_user_patch(p_id bigint, p_body jsonb,
+    p_password_hash text)
+    returns api.response
+    language plpgsql
+as $$
+declare
+    v_before      chantier.users;
+    v_after       chantier.users;
+    v_state       text;
+    v_detail      text;
+    v_message     text;
+    v_constraint  text;
+begin
+    select * into v_before
+      from chantier.users as u
+     where u.id = p_id
+       for update;
+
+    if not found then
+        return api.not_found();
+    end if;
+
+    perform api.require_object(p_body);
+    perform api.check_keys(p_body,
+                           '{role,login,password,civility,first_name,'
+                           'last_name,company,client_number,address,email,'
+                           'phone,notify,active}',
+                           '{id}');
+
+    v_after := api.user_apply(v_before, p_body);
+    perform api.user_check(v_after);
+
+    if p_password_hash is not null then
+        perform api.check_password_hash(p_password_hash);
+        v_after.password_hash := p_password_hash;
+    end if;
+
+    if v_before.role = 'client' and v_after.role <> 'client'
+       and exists (select from chantier.chantiers as c
+                    where c.client_id = p_id)
+    then
+        perform api.reject(409, 'client_has_chantiers',
+                           'Ce client a des chantiers : son rôle (role) ne'
+                           || ' peut plus changer.');
+    end if;
+
+    if v_after is not distinct from v_before then
+        return api.reply(200, api.user_json(v_before));
+    end if;
+
+    update chantier.users as u
+       set role = v_after.role,
+           login = v_after.login,
+           civility = v_after.civility,
+           first_name = v_after.first_name,
+           last_name = v_after.last_name,
+           company = v_after.company,
+           client_number = v_after.client_number,
+           address_line1 = v_after.address_line1,
+           address_line2 = v_after.address_line2,
+           postal_code = v_after.postal_code,
+           city = v_after.city,
+           email = v_after.email,
+           phone = v_after.phone,
+           notify_posts = v_after.notify_posts,
+           notify_comments = v_after.notify_comments,
+           password_hash = v_after.password_hash,
+           active = v_after.active
+     where u.id = p_id
+    returning * into v_after;
+
+    perform api.user_touch_fiches(v_before, v_after);
+
+    return api.reply(200, api.user_json(v_after));
+
+exception
+    when sqlstate 'CH000' or unique_violation or check_violation then
+        get stacked diagnostics
+            v_state = returned_sqlstate, v_detail = pg_exception_detail,
+            v_message = message_text, v_constraint = constraint_name;
+        return api.failure(v_state, v_detail, v_message, v_constraint);
+end
+$$;
+
+
+-- ------------------------------------------------------------------------
+-- Chantiers
+-- ------------------------------------------------------------------------
+
+-- Copies into p_chantier the fields present in p_body, each checked.
+create or replace function api.chantier_apply(p_chantier chantier.chantiers,
+    p_body jsonb)
+    returns chantier.chantiers
+    language plpgsql stable
+as $$
+declare
+    v_chantier  chantier.chantiers := p_chantier;
+begin
+    if p_body ? 'chantier_id' then
+        v_chantier.code := upper(api.take_text(p_body, '{chantier_id}', 32,
+                                               true));
+
+        if v_chantier.code !~ '^[A-Z0-9-]{1,32}$' then
+            perform api.invalid('chantier_id', 'doit compter de 1 à 32'
+                                || ' lettres, chiffres ou tirets, par'
+                                || ' exemple CH-2026-0042.');
+        end if;
+    end if;
+
+    if p_body ? 'title' then
+        v_chantier.title := api.take_text(p_body, '{title}', 200, true);
+    end if;
+
+    if p_body ? 'client_id' then
+        v_chantier.client_id := api.take_id(p_body, '{client_id}');
+
+        if v_chantier.client_id is distinct from p_chantier.client_id
+           and not exists (select from chantier.users as u
+                            where u.id = v_chantier.client_id
+                              and u.role = 'client'
+                              and u.active)
+        then
+            perform api.reject(400, 'invalid_client',
+                               'Le client (client_id) doit être un compte'
+                               || ' client actif.');
+        end if;
+    end if;
+
+    if p_body ? 'start_date' then
+        v_chantier.start_date := api.take_date(p_body, '{start_date}');
+    end if;
+
+    if p_body ? 'planned_end_date' then
+        v_chantier.planned_end_date := api.take_date(p_body,
+                                                     '{planned_end_date}');
+    end if;
+
+    return v_chantier;
+end
+$$;
+
+create or replace function api.chantier_check(p_chantier chantier.chantiers)
+    returns void
+    language plpgsql immutable
+as $$
+begin
+    if p_chantier.code is null then
+        perform api.invalid('chantier_id', 'est obligatoire.');
+    end if;
+
+    if p_chantier.title is null then
+        perform api.invalid('title', 'est obligatoire.');
+    end if;
+
+    if p_chantier.client_id is null then
+        perform api.invalid('client_id', 'est obligatoire.');
+    end if;
+
+    if p_chantier.start_date is null then
+        perform api.invalid('start_date', 'est obligatoire.');
+    end if;
+
+    if p_chantier.planned_end_date is null then
+        perform api.invalid('planned_end_date', 'est obligatoire.');
+    end if;
+
+    if p_chantier.planned_end_date < p_chantier.start_date then
+        perform api.reject(400, 'invalid_dates',
+                           'La date de fin prévue (planned_end_date) précède'
+                           || ' la date de début (start_date).');
+    end if;
+end
+$$;
+
+-- A chantier and its fiche, born together.
+create or replace function api.admin_chantier_create(p_body jsonb)
+    returns api.response
+    language plpgsql
+as $$
+declare
+    v_chantier    chantier.chantiers;
+    v_state       text;
+    v_detail      text;
+    v_message     text;
+    v_constraint  text;
+begin
+    perform api.require_object(p_body);
+    perform api.check_keys(p_body,
+                           '{chantier_id,title,client_id,start_date,'
+                           'planned_end_date}',
+                           '{id}');
+
+    v_chantier := api.chantier_apply(v_chantier, p_body);
+    perform api.chantier_check(v_chantier);
+
+    insert into chantier.chantiers
+        (code, title, client_id, start_date, planned_end_date)
+    values
+        (v_chantier.code, v_chantier.title, v_chantier.client_id,
+         v_chantier.start_date, v_chantier.planned_end_date)
+    returning * into v_chantier;
+
+    insert into chantier.fiches (id) values (v_chantier.id);
+
+    return api.reply(201, api.fiche_summary_json(v_chantier.id));
+
+exception
+    when sqlstate 'CH000' or unique_violation or check_violation then
+        get stacked diagnostics
+            v_state = returned_sqlstate, v_detail = pg_exception_detail,
+            v_message = message_text, v_constraint = constraint_name;
+        return api.failure(v_state, v_detail, v_message, v_constraint);
+end
+$$;
+
+-- p_id is the fiche's id, which is its chantier's.  A change moves the
+-- fiche's version: its header changed.
+create or replace function api.admin_chantier_patch(p_id bigint, p_body jsonb)
+    returns api.response
+    language plpgsql
+as $$
+declare
+    v_before      chantier.chantiers;
+    v_after       chantier.chantiers;
+    v_state       text;
+    v_detail      text;
+    v_message     text;
+    v_constraint  text;
+begin
+    select * into v_before
+      from chantier.chantiers as c
+     where c.id = p_id
+       for update;
+
+    if not found then
+        return api.not_found();
+    end if;
+
+    perform api.require_object(p_body);
+    perform api.check_keys(p_body,
+                           '{chantier_id,title,client_id,start_date,'
+                           'planned_end_date}',
+                           '{id}');
+
+    v_after := api.chantier_apply(v_before, p_body);
+    perform api.chantier_check(v_after);
+
+    if v_after is distinct from v_before then
+        update chantier.chantiers as c
+           set code = v_after.code,
+               title = v_after.title,
+               client_id = v_after.client_id,
+               start_date = v_after.start_date,
+               planned_end_date = v_after.planned_end_date
+         where c.id = p_id;
+
+        update chantier.fiches as f
+           set version = f.version + 1
+         where f.id = p_id;
+    end if;
+
+    return api.reply(200, api.fiche_summary_json(p_id));
+
+exception
+    when sqlstate 'CH000' or unique_violation or check_violation then
+        get stacked diagnostics
+            v_state = returned_sqlstate, v_detail = pg_exception_detail,
+            v_message = message_text, v_constraint = constraint_name;
+        return api.failure(v_state, v_detail, v_message, v_constraint);
+end
+$$;
