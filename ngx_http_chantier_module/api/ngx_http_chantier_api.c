@@ -98,15 +98,11 @@ ngx_http_chantier_api_send_result(ngx_http_request_t *r, PGresult *res,
     body.len = 0;
     body.data = NULL;
 
-    if (!PQgetisnull(res, 0, 1)) {
-        body.len = PQgetlength(res, 0, 1);
-        body.data = ngx_pnalloc(r->pool, body.len);
-        if (body.data == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_memcpy(body.data, PQgetvalue(res, 0, 1), body.len);
+    if (!PQgetisnull(res, 0, 1)
+        && ngx_http_chantier_api_value(r, res, 1, &body) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
     ngx_http_chantier_send(r, status, &body);
@@ -181,6 +177,24 @@ ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
     }
 
     ngx_http_chantier_api_send_result(r, res, rc);
+}
+
+
+ngx_int_t
+ngx_http_chantier_api_value(ngx_http_request_t *r, PGresult *res, int column,
+    ngx_str_t *value)
+{
+    value->len = PQgetlength(res, 0, column);
+    value->data = ngx_pnalloc(r->pool, value->len + 1);
+    if (value->data == NULL) {
+        value->len = 0;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value->data, PQgetvalue(res, 0, column), value->len);
+    value->data[value->len] = '\0';
+
+    return NGX_OK;
 }
 
 

@@ -101,6 +101,14 @@ void ngx_http_chantier_api_answer_sql(ngx_http_request_t *r,
 void ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r,
     const char *sql, int nparams, const char *const *params);
 
+/*
+ * A NUL-terminated copy, in the request pool, of the value of the first
+ * row's column: what a handler keeps of a result once it returns.
+ * NGX_ERROR when memory runs out.
+ */
+ngx_int_t ngx_http_chantier_api_value(ngx_http_request_t *r, PGresult *res,
+    int column, ngx_str_t *value);
+
 /* employees and admins write fiches */
 ngx_uint_t ngx_http_chantier_api_is_employee(ngx_http_chantier_ctx_t *ctx);
 

@@ -225,14 +225,10 @@ ngx_http_chantier_admin_user_saved(ngx_http_request_t *r, PGresult *res,
 
     /* keep the answer: res is gone once this handler returns */
     user->status = NGX_HTTP_OK;
-    user->answer.len = PQgetlength(res, 0, 1);
-    user->answer.data = ngx_pnalloc(r->pool, user->answer.len);
-    if (user->answer.data == NULL) {
+    if (ngx_http_chantier_api_value(r, res, 1, &user->answer) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    ngx_memcpy(user->answer.data, PQgetvalue(res, 0, 1), user->answer.len);
 
     id.data = (u_char *) user->user_id;
     id.len = ngx_strlen(user->user_id);

@@ -228,15 +228,9 @@ ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
     if (doc != NULL) {
         ngx_http_chantier_cache_body(doc, &body);
 
-    } else {
-        body.len = PQgetlength(res, 0, 1);
-        body.data = ngx_pnalloc(r->pool, body.len);
-        if (body.data == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_memcpy(body.data, PQgetvalue(res, 0, 1), body.len);
+    } else if (ngx_http_chantier_api_value(r, res, 1, &body) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
     ngx_http_chantier_send(r, NGX_HTTP_OK, &body);

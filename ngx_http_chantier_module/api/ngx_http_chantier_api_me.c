@@ -81,14 +81,10 @@ ngx_http_chantier_me_read(ngx_http_request_t *r, PGresult *res, ngx_int_t rc)
         return;
     }
 
-    json.len = PQgetlength(res, 0, 0);
-    json.data = ngx_pnalloc(r->pool, json.len);
-    if (json.data == NULL) {
+    if (ngx_http_chantier_api_value(r, res, 0, &json) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    ngx_memcpy(json.data, PQgetvalue(res, 0, 0), json.len);
 
     ngx_http_chantier_session_user_store(r, ctx, &json);
 
@@ -185,14 +181,10 @@ ngx_http_chantier_me_patched(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    answer->len = PQgetlength(res, 0, 1);
-    answer->data = ngx_pnalloc(r->pool, answer->len);
-    if (answer->data == NULL) {
+    if (ngx_http_chantier_api_value(r, res, 1, answer) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    ngx_memcpy(answer->data, PQgetvalue(res, 0, 1), answer->len);
 
     ctx->data = answer;
 
@@ -304,13 +296,14 @@ ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    stored.len = PQgetlength(res, 0, 0);
-    stored.data = (u_char *) PQgetvalue(res, 0, 0);
+    if (ngx_http_chantier_api_value(r, res, 0, &stored) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
-    job->stored = ngx_http_chantier_cstring(r->pool, &stored);
+    job->stored = (char *) stored.data;
 
-    if (job->stored == NULL
-        || ngx_http_chantier_thread_post(r, job,
+    if (ngx_http_chantier_thread_post(r, job,
                                          ngx_http_chantier_password_run,
                                          ngx_http_chantier_me_password_checked)
            != NGX_OK)

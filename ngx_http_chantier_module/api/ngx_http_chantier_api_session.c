@@ -44,8 +44,6 @@ static void ngx_http_chantier_login_counted(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_login_account(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
-static ngx_int_t ngx_http_chantier_login_copy(ngx_pool_t *pool,
-    PGresult *res, int column, ngx_str_t *out);
 static void ngx_http_chantier_login_verified(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static void ngx_http_chantier_login_opened(ngx_http_request_t *r,
@@ -152,11 +150,11 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
     login->job.stored = NULL;
 
     if (PQntuples(res) == 1) {
-        if (ngx_http_chantier_login_copy(r->pool, res, 0, &login->user_id)
+        if (ngx_http_chantier_api_value(r, res, 0, &login->user_id)
             != NGX_OK
-            || ngx_http_chantier_login_copy(r->pool, res, 1, &login->role)
+            || ngx_http_chantier_api_value(r, res, 1, &login->role)
                != NGX_OK
-            || ngx_http_chantier_login_copy(r->pool, res, 4,
+            || ngx_http_chantier_api_value(r, res, 4,
                                             &login->user_json)
                != NGX_OK)
         {
@@ -167,7 +165,7 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
         login->active = (PQgetvalue(res, 0, 2)[0] == 't');
 
         if (!PQgetisnull(res, 0, 3)) {
-            if (ngx_http_chantier_login_copy(r->pool, res, 3, &stored)
+            if (ngx_http_chantier_api_value(r, res, 3, &stored)
                 != NGX_OK)
             {
                 ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -185,25 +183,6 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
     }
-}
-
-
-/* a NUL-terminated copy of a column of the first row */
-
-static ngx_int_t
-ngx_http_chantier_login_copy(ngx_pool_t *pool, PGresult *res, int column,
-    ngx_str_t *out)
-{
-    out->len = PQgetlength(res, 0, column);
-    out->data = ngx_pnalloc(pool, out->len + 1);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(out->data, PQgetvalue(res, 0, column), out->len);
-    out->data[out->len] = '\0';
-
-    return NGX_OK;
 }
 
 

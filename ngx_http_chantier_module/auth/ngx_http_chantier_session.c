@@ -729,14 +729,14 @@ ngx_http_chantier_session_copy(ngx_pool_t *pool, redisReply *reply,
         return NGX_DECLINED;
     }
 
-    out->len = reply->len;
     out->data = ngx_pnalloc(pool, reply->len + 1);
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
     ngx_memcpy(out->data, reply->str, reply->len);
-    out->data[out->len] = '\0';
+    out->data[reply->len] = '\0';
+    out->len = reply->len;
 
     return NGX_OK;
 }
