@@ -146,11 +146,6 @@ ngx_http_chantier_admin_user(ngx_http_request_t *r,
         return NULL;
     }
 
-    user->body = ngx_http_chantier_cstring(r->pool, &ctx->body);
-    if (user->body == NULL) {
-        return NULL;
-    }
-
     ctx->data = user;
 
     return user;
@@ -176,12 +171,30 @@ ngx_http_chantier_admin_user_hashed(ngx_http_request_t *r, void *data,
 }
 
 
+/*
+ * The fields go to SQL as the JSON they came in, but for the password:
+ * only its hash leaves the worker, so that no statement log or monitoring
+ * of PostgreSQL ever shows a password in clear.
+ */
+
 static void
 ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
     ngx_http_chantier_admin_user_t *user)
 {
-    const char  *params[3], *hash;
+    ngx_str_t                 fields;
+    const char               *params[3], *hash;
+    ngx_http_chantier_ctx_t  *ctx;
 
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    (void) ngx_http_chantier_json_remove(ctx->json, "password");
+
+    if (ngx_http_chantier_json_print(r->pool, ctx->json, &fields) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    user->body = (char *) fields.data;
     hash = user->job.new_password ? user->job.new_hash : NULL;
 
     if (user->user_id == NULL) {

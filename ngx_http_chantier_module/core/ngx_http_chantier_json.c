@@ -59,6 +59,10 @@ typedef struct {
 } ngx_http_chantier_json_parser_t;
 
 
+static size_t ngx_http_chantier_json_printed_len(
+    ngx_http_chantier_json_t *value);
+static u_char *ngx_http_chantier_json_print_value(u_char *p,
+    ngx_http_chantier_json_t *value);
 static ngx_http_chantier_json_t *ngx_http_chantier_json_add(
     ngx_http_chantier_json_parser_t *p, ngx_http_chantier_json_type_e type);
 static ngx_int_t ngx_http_chantier_json_copy_text(
@@ -229,6 +233,131 @@ ngx_http_chantier_json_get(ngx_http_chantier_json_t *object, const char *key)
     }
 
     return NULL;
+}
+
+
+ngx_int_t
+ngx_http_chantier_json_remove(ngx_http_chantier_json_t *object,
+    const char *key)
+{
+    ngx_http_chantier_json_t  *member, **prev;
+
+    member = ngx_http_chantier_json_get(object, key);
+    if (member == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (prev = &object->child; *prev != member; prev = &(*prev)->next) {
+        /* void */
+    }
+
+    *prev = member->next;
+    object->count--;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_chantier_json_print(ngx_pool_t *pool,
+    ngx_http_chantier_json_t *value, ngx_str_t *out)
+{
+    u_char  *end;
+
+    out->data = ngx_pnalloc(pool,
+                            ngx_http_chantier_json_printed_len(value) + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    end = ngx_http_chantier_json_print_value(out->data, value);
+    *end = '\0';
+    out->len = end - out->data;
+
+    return NGX_OK;
+}
+
+
+/* the two passes of json_print: the size, then the text; depth is bounded */
+
+static size_t
+ngx_http_chantier_json_printed_len(ngx_http_chantier_json_t *value)
+{
+    size_t                     len;
+    ngx_http_chantier_json_t  *item;
+
+    switch (value->type) {
+
+    case NGX_HTTP_CHANTIER_JSON_NULL:
+    case NGX_HTTP_CHANTIER_JSON_FALSE:
+    case NGX_HTTP_CHANTIER_JSON_TRUE:
+        return sizeof("false") - 1;
+
+    case NGX_HTTP_CHANTIER_JSON_NUMBER:
+        return value->value.len;
+
+    case NGX_HTTP_CHANTIER_JSON_STRING:
+        return ngx_http_chantier_json_escaped_len(&value->value);
+
+    default:
+        len = 2;
+
+        for (item = value->child; item; item = item->next) {
+            len += ngx_http_chantier_json_printed_len(item) + 1;
+
+            if (value->type == NGX_HTTP_CHANTIER_JSON_OBJECT) {
+                len += ngx_http_chantier_json_escaped_len(&item->key) + 1;
+            }
+        }
+
+        return len;
+    }
+}
+
+
+static u_char *
+ngx_http_chantier_json_print_value(u_char *p, ngx_http_chantier_json_t *value)
+{
+    ngx_http_chantier_json_t  *item;
+
+    switch (value->type) {
+
+    case NGX_HTTP_CHANTIER_JSON_NULL:
+        return ngx_cpymem(p, "null", sizeof("null") - 1);
+
+    case NGX_HTTP_CHANTIER_JSON_FALSE:
+        return ngx_cpymem(p, "false", sizeof("false") - 1);
+
+    case NGX_HTTP_CHANTIER_JSON_TRUE:
+        return ngx_cpymem(p, "true", sizeof("true") - 1);
+
+    case NGX_HTTP_CHANTIER_JSON_NUMBER:
+        return ngx_cpymem(p, value->value.data, value->value.len);
+
+    case NGX_HTTP_CHANTIER_JSON_STRING:
+        return ngx_http_chantier_json_escape(p, &value->value);
+
+    default:
+        *p++ = (value->type == NGX_HTTP_CHANTIER_JSON_OBJECT) ? '{' : '[';
+
+        for (item = value->child; item; item = item->next) {
+
+            if (value->type == NGX_HTTP_CHANTIER_JSON_OBJECT) {
+                p = ngx_http_chantier_json_escape(p, &item->key);
+                *p++ = ':';
+            }
+
+            p = ngx_http_chantier_json_print_value(p, item);
+
+            if (item->next) {
+                *p++ = ',';
+            }
+        }
+
+        *p++ = (value->type == NGX_HTTP_CHANTIER_JSON_OBJECT) ? '}' : ']';
+
+        return p;
+    }
 }
 
 

@@ -51,6 +51,18 @@ ngx_http_chantier_json_t *ngx_http_chantier_json_parse(ngx_pool_t *pool,
 ngx_http_chantier_json_t *ngx_http_chantier_json_get(
     ngx_http_chantier_json_t *object, const char *key);
 
+/* takes the member "key" out of an object; NGX_DECLINED when absent */
+ngx_int_t ngx_http_chantier_json_remove(ngx_http_chantier_json_t *object,
+    const char *key);
+
+/*
+ * The JSON text of a parsed value, NUL-terminated, in the pool: numbers as
+ * they were written, strings escaped again, members in their order.
+ * NGX_ERROR when memory runs out.
+ */
+ngx_int_t ngx_http_chantier_json_print(ngx_pool_t *pool,
+    ngx_http_chantier_json_t *value, ngx_str_t *out);
+
 /* a NUL-terminated copy of a STRING value, or NULL for other types */
 char *ngx_http_chantier_json_cstring(ngx_pool_t *pool,
     ngx_http_chantier_json_t *value);

@@ -53,7 +53,7 @@ use Test::More ();
 
 our @EXPORT = qw(
     api raw_request client client_for admin_client create_user unique_login
-    psql sql_quote redis_cli json_encode json_decode url
+    psql psql_superuser sql_quote redis_cli json_encode json_decode url
     stop_postgres start_postgres stop_redis start_redis reload_nginx
     start_nginx2 stop_nginx2 free_port
     stack wait_until repo_dir var_dir is_error
@@ -389,6 +389,17 @@ sub psql {
 
     my $out = _run_capture([qw(psql -X -q -A -t -v ON_ERROR_STOP=1 -f -)],
         $sql);
+    chomp $out;
+    return $out;
+}
+
+# psql_superuser($sql): the same as the stack's superuser (postgres), for
+# what the application's role may not do (server settings)
+sub psql_superuser {
+    my ($sql) = @_;
+
+    my $out = _run_capture([qw(psql -X -q -A -t -v ON_ERROR_STOP=1 -U postgres
+                               -f -)], $sql);
     chomp $out;
     return $out;
 }

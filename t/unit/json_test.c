@@ -642,6 +642,46 @@ test_nomem(void)
 }
 
 
+/* the text of a parsed value, as SQL gets it once a member is taken out */
+static void
+test_print(void)
+{
+    ngx_str_t                  out;
+    ngx_http_chantier_json_t  *j;
+
+    j = parse("{\"a\": 1.50e3, \"b\" : [true, false, null, \"x\\\"y\\n\"],"
+              " \"c\": {}, \"d\": []}");
+    ok(j != NULL && ngx_http_chantier_json_print(&fake_pool, j, &out) == NGX_OK
+       && str_is(&out, "{\"a\":1.50e3,\"b\":[true,false,null,\"x\\\"y\\n\"],"
+                       "\"c\":{},\"d\":[]}")
+       && out.data[out.len] == '\0',
+       "print: every type, numbers as written, strings escaped again");
+
+    j = parse("{\"login\":\"l\",\"password\":\"secret\",\"x\":\"\u00e9\"}");
+    ok(j != NULL && ngx_http_chantier_json_remove(j, "password") == NGX_OK
+       && j->count == 2
+       && ngx_http_chantier_json_get(j, "password") == NULL
+       && ngx_http_chantier_json_print(&fake_pool, j, &out) == NGX_OK
+       && str_is(&out, "{\"login\":\"l\",\"x\":\"\xc3\xa9\"}"),
+       "remove: the member is gone from the text, the others kept");
+
+    ok(ngx_http_chantier_json_remove(j, "password") == NGX_DECLINED,
+       "remove: an absent member is NGX_DECLINED");
+
+    j = parse("{\"password\":\"a\"}");
+    ok(j != NULL && ngx_http_chantier_json_remove(j, "password") == NGX_OK
+       && ngx_http_chantier_json_print(&fake_pool, j, &out) == NGX_OK
+       && str_is(&out, "{}"),
+       "remove: the only member, then {}");
+
+    j = parse("{\"a\":1,\"password\":\"a\"}");
+    ok(j != NULL && ngx_http_chantier_json_remove(j, "password") == NGX_OK
+       && ngx_http_chantier_json_print(&fake_pool, j, &out) == NGX_OK
+       && str_is(&out, "{\"a\":1}"),
+       "remove: the last member, no trailing comma");
+}
+
+
 int
 main(void)
 {
@@ -656,6 +696,7 @@ main(void)
     test_big();
     test_cstring();
     test_escape();
+    test_print();
     test_nomem();
 
     test_pool_reset();
