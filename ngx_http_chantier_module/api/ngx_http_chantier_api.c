@@ -249,31 +249,12 @@ ngx_http_chantier_api_arg(ngx_http_request_t *r, const char *name,
 ngx_int_t
 ngx_http_chantier_api_is_text(ngx_str_t *s)
 {
-    u_char    *p, *end;
-    uint32_t   c;
-
-    p = s->data;
-    end = s->data + s->len;
-
-    while (p < end) {
-
-        /* ngx_utf8_decode() is for multi-byte sequences only */
-        if (*p < 0x80) {
-            if (*p++ == '\0') {
-                return NGX_DECLINED;
-            }
-
-            continue;
-        }
-
-        c = ngx_utf8_decode(&p, end - p);
-
-        if (c > 0x10ffff) {
-            return NGX_DECLINED;
-        }
+    if (s->len == 0) {
+        return NGX_OK;
     }
 
-    return NGX_OK;
+    return (ngx_http_chantier_json_check_text(s->data, s->len) == NGX_OK)
+           ? NGX_OK : NGX_DECLINED;
 }
 
 

@@ -68,8 +68,6 @@ static ngx_http_chantier_json_t *ngx_http_chantier_json_add(
 static ngx_int_t ngx_http_chantier_json_copy_text(
     ngx_http_chantier_json_parser_t *p, ngx_str_t *dst,
     const unsigned char *src, size_t len);
-static ngx_int_t ngx_http_chantier_json_check_text(const u_char *p,
-    size_t len);
 static ngx_int_t ngx_http_chantier_json_check_keys(
     ngx_http_chantier_json_parser_t *p, ngx_http_chantier_json_t *object);
 static int ngx_libc_cdecl ngx_http_chantier_json_cmp_keys(const void *one,
@@ -745,7 +743,7 @@ ngx_http_chantier_json_copy_text(ngx_http_chantier_json_parser_t *p,
  * U+10FFFF.  NGX_DECLINED for a NUL, NGX_ERROR for anything else refused.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_chantier_json_check_text(const u_char *p, size_t len)
 {
     u_char         c, lo, hi;

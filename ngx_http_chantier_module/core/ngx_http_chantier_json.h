@@ -51,6 +51,12 @@ ngx_http_chantier_json_t *ngx_http_chantier_json_parse(ngx_pool_t *pool,
 ngx_http_chantier_json_t *ngx_http_chantier_json_get(
     ngx_http_chantier_json_t *object, const char *key);
 
+/*
+ * Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF):
+ * NGX_OK, NGX_DECLINED for a NUL character, NGX_ERROR for invalid bytes.
+ */
+ngx_int_t ngx_http_chantier_json_check_text(const u_char *p, size_t len);
+
 /* takes the member "key" out of an object; NGX_DECLINED when absent */
 ngx_int_t ngx_http_chantier_json_remove(ngx_http_chantier_json_t *object,
     const char *key);
