@@ -180,6 +180,22 @@ ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
 }
 
 
+ngx_uint_t
+ngx_http_chantier_api_status(PGresult *res, ngx_int_t rc)
+{
+    ngx_int_t  status;
+
+    if (rc != NGX_OK || PQntuples(res) != 1 || PQnfields(res) < 2) {
+        return 0;
+    }
+
+    status = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
+                      PQgetlength(res, 0, 0));
+
+    return (status == NGX_ERROR) ? 0 : (ngx_uint_t) status;
+}
+
+
 ngx_int_t
 ngx_http_chantier_api_value(ngx_http_request_t *r, PGresult *res, int column,
     ngx_str_t *value)

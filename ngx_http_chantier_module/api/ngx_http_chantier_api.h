@@ -102,6 +102,12 @@ void ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r,
     const char *sql, int nparams, const char *const *params);
 
 /*
+ * The HTTP status of a successful "select status, body from api.x(...)":
+ * 0 when the query failed (rc) or the result has another shape.
+ */
+ngx_uint_t ngx_http_chantier_api_status(PGresult *res, ngx_int_t rc);
+
+/*
  * A NUL-terminated copy, in the request pool, of the value of the first
  * row's column: what a handler keeps of a result once it returns.
  * NGX_ERROR when memory runs out.

@@ -228,9 +228,8 @@ ngx_http_chantier_admin_user_saved(ngx_http_request_t *r, PGresult *res,
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
     user = ctx->data;
 
-    if (rc != NGX_OK || user->user_id == NULL || PQntuples(res) != 1
-        || ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                    PQgetlength(res, 0, 0)) != NGX_HTTP_OK)
+    if (user->user_id == NULL
+        || ngx_http_chantier_api_status(res, rc) != NGX_HTTP_OK)
     {
         ngx_http_chantier_api_send_result(r, res, rc);
         return;

@@ -167,10 +167,7 @@ ngx_http_chantier_me_patched(ngx_http_request_t *r, PGresult *res,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
-    if (rc != NGX_OK || PQntuples(res) != 1
-        || ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                    PQgetlength(res, 0, 0)) != NGX_HTTP_OK)
-    {
+    if (ngx_http_chantier_api_status(res, rc) != NGX_HTTP_OK) {
         ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
@@ -356,7 +353,8 @@ ngx_http_chantier_me_password_saved(ngx_http_request_t *r, PGresult *res,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
-    if (rc != NGX_OK) {
+    /* the account gone meanwhile (404), say: its answer, no session ends */
+    if (ngx_http_chantier_api_status(res, rc) != NGX_HTTP_NO_CONTENT) {
         ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
