@@ -123,6 +123,21 @@ subtest 'an open stream: headers, first bytes' => sub {
 };
 
 
+subtest 'HEAD: the headers of a stream, and nothing after them' => sub {
+    my $h = Stream->open($a_c, $fid, method => 'HEAD');
+
+    is $h->{status}, 200, 'HEAD events: 200' or diag $h->{head};
+    like $h->{headers}{'content-type'} // '', qr{^text/event-stream\b},
+        'Content-Type text/event-stream';
+
+    # a keep-alive proxy would read any byte now as the next response
+    $h->_read(0.2) for 1 .. 5;
+    is $h->{raw} . $h->{data}, '', 'no byte after the headers';
+
+    $h->close;
+};
+
+
 subtest 'an event after every kind of change' => sub {
     my ($post, $comment);
     my $r = $e_c->api(POST => "fiches/$fid/posts",
@@ -616,7 +631,8 @@ sub open {
     my $cookie = $client && $client->cookie('chantier_session');
     $h{Cookie} = "chantier_session=$cookie" if defined $cookie;
 
-    my $req = "GET /api/fiches/$fiche/events" . ($o{query} // '')
+    my $req = ($o{method} // 'GET') . " /api/fiches/$fiche/events"
+        . ($o{query} // '')
         . " HTTP/1.1\r\n" . join('', map { "$_: $h{$_}\r\n" } sort keys %h)
         . "\r\n";
     syswrite $sock, $req;

@@ -251,6 +251,16 @@ ngx_http_chantier_live_start(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /*
+     * HEAD: the headers a GET would get, and nothing after them; an event
+     * written now would reach a keep-alive proxy as the next response.
+     */
+    if (r->header_only) {
+        ngx_http_chantier_live_unregister(stream);
+        ngx_http_finalize_request(r, rc);
+        return NGX_OK;
+    }
+
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_chantier_live_writer;
 
