@@ -130,6 +130,13 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
       offsetof(ngx_http_chantier_main_conf_t, fiche_cache_size),
       NULL },
 
+    { ngx_string("chantier_sessions_per_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, sessions_per_user),
+      NULL },
+
     { ngx_string("chantier_events_per_user"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -201,6 +208,7 @@ ngx_http_chantier_create_main_conf(ngx_conf_t *cf)
     mcf->retry_after = NGX_CONF_UNSET;
     mcf->fiche_cache_size = NGX_CONF_UNSET_SIZE;
     mcf->events_per_user = NGX_CONF_UNSET_UINT;
+    mcf->sessions_per_user = NGX_CONF_UNSET_UINT;
 
     return mcf;
 }
@@ -219,6 +227,7 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->retry_after, 5);
     ngx_conf_init_size_value(mcf->fiche_cache_size, 64 * 1024 * 1024);
     ngx_conf_init_uint_value(mcf->events_per_user, 10);
+    ngx_conf_init_uint_value(mcf->sessions_per_user, 20);
 
     mcf->pg_connect_timeout = mcf->pg_query_timeout;
 
@@ -232,6 +241,13 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"chantier_postgres_timeout\" and "
                            "\"chantier_redis_timeout\" must not be 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->sessions_per_user == 0 || mcf->sessions_per_user > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chantier_sessions_per_user\" must be "
+                           "between 1 and 1000");
         return NGX_CONF_ERROR;
     }
 

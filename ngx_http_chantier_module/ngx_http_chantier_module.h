@@ -39,6 +39,7 @@ typedef struct {
     time_t                        retry_after;        /* seconds, for 503 */
     size_t                        fiche_cache_size;   /* per worker */
     ngx_uint_t                    events_per_user;    /* streams, per worker */
+    ngx_uint_t                    sessions_per_user;  /* the oldest ends */
 
     ngx_uint_t                    used;               /* a chantier_api */
 

@@ -275,6 +275,10 @@ subtest 'refused: nginx -t fails, saying where and why' => sub {
         [http => 'chantier_postgres_pool_size 0;'],
         qr/chantier_postgres_pool_size.*between 1 and 256/);
 
+    refused('chantier_sessions_per_user 0',
+        [http => 'chantier_sessions_per_user 0;'],
+        qr/chantier_sessions_per_user.*between 1 and 1000/);
+
     refused('chantier_postgres_pool_size 1000',
         [http => 'chantier_postgres_pool_size 1000;'],
         qr/chantier_postgres_pool_size.*between 1 and 256/);

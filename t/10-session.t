@@ -468,6 +468,39 @@ subtest 'password change' => sub {
 };
 
 
+subtest 'at most 20 sessions per user (chantier_sessions_per_user): the oldest end' => sub {
+    my $u = create_user(role => 'client');
+    my $set = "chantier:user:$u->{id}:sessions";
+
+    my (@clients, @statuses);
+    for my $i (1 .. 22) {
+        my $c = client();
+        push @statuses, $c->login($u->{login}, $u->{password})->{status};
+        push @clients, $c;
+    }
+    is "@statuses", join(' ', (200) x 22), '22 logins: 200 each';
+
+    is redis_cli('scard', $set), 20, 'the user holds 20 sessions in Redis';
+    is_error $clients[0]->api(GET => 'me'), 401, 'not_logged_in',
+        'the oldest session has ended';
+    is_error $clients[1]->api(GET => 'me'), 401, 'not_logged_in',
+        'and the second oldest';
+    is $clients[2]->api(GET => 'me')->{status}, 200,
+        'the third is still open';
+    is $clients[21]->api(GET => 'me')->{status}, 200,
+        'the newest is open';
+
+    # the set never grows: a password change ends the 19 others at once
+    my $r = $clients[21]->api(POST => 'me/password',
+        { current_password => $u->{password},
+          new_password => 'un-autre-mot-de-passe' });
+    is $r->{status}, 204, 'password change: 204';
+    is redis_cli('scard', $set), 1, 'one session left in the set';
+    is_error $clients[2]->api(GET => 'me'), 401, 'not_logged_in',
+        'the others have ended';
+};
+
+
 subtest 'nothing ever answers a password or a hash' => sub {
     my @leaks;
 

@@ -231,9 +231,9 @@ ngx_http_chantier_session_create(ngx_http_request_t *r,
     ngx_http_chantier_handler_pt next)
 {
     u_char                         *p;
-    size_t                          lens[9];
+    size_t                          lens[11];
     ngx_str_t                       token, old, set;
-    const char                     *args[9];
+    const char                     *args[11];
     ngx_http_chantier_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
@@ -260,7 +260,7 @@ ngx_http_chantier_session_create(ngx_http_request_t *r,
         return;
     }
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_TIME_T_LEN);
+    p = ngx_pnalloc(r->pool, 4 * NGX_TIME_T_LEN + NGX_INT_T_LEN);
     if (p == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -293,6 +293,14 @@ ngx_http_chantier_session_create(ngx_http_request_t *r,
     p = ngx_sprintf(p, "%T", mcf->session_lifetime);
     lens[8] = (u_char *) p - (u_char *) args[8];
 
+    args[9] = (char *) p;
+    p = ngx_sprintf(p, "%ui", mcf->sessions_per_user);
+    lens[9] = (u_char *) p - (u_char *) args[9];
+
+    args[10] = (char *) p;
+    p = ngx_sprintf(p, "%T%03M", ngx_time(), ngx_timeofday()->msec);
+    lens[10] = (u_char *) p - (u_char *) args[10];
+
     /*
      * The cookie goes on the response before Redis is asked: once the
      * command is out, its callback will run, and nothing here may fail and
@@ -309,7 +317,7 @@ ngx_http_chantier_session_create(ngx_http_request_t *r,
 
     ngx_http_chantier_session_eval(r, ctx,
                                    NGX_HTTP_CHANTIER_LUA_SESSION_CREATE,
-                                   3, 9, args, lens, next);
+                                   3, 11, args, lens, next);
 }
 
 
