@@ -17,18 +17,17 @@
  */
 
 import {
-    ApiError, apiUrl, getFresh, goToLogin, me, request,
+    ApiError, apiUrl, getFresh, me, request, sessionEnded,
 } from './api.js';
+import {showErrors, showNav} from './layout.js';
 import {
-    confirmDialog, el, errorMessage, formatDate, formatDateTime, formatDay,
-    setFieldError, showErrors, wireLogout,
+    addressLines, announce, codePoints, confirmDialog, el, errorMessage,
+    formatDate, formatDateTime, formatDay, isStaff, plural,
 } from './ui.js';
 import {renderDelta} from './delta.js';
 import {MAX_TEXT, createEditor} from './editor.js';
 
-const summary = document.querySelector('[data-error-summary]');
 const loading = document.querySelector('[data-loading]');
-const announcer = document.querySelector('[data-announce]');
 const postsList = document.querySelector('[data-posts]');
 
 const MAX_COMMENT = 5000;
@@ -53,31 +52,6 @@ let newPostEditor = null;
 
 /* ---- small helpers ---- */
 
-function announce(message) {
-    announcer.textContent = '';
-    window.setTimeout(() => {
-        announcer.textContent = message;
-    }, 50);
-}
-
-/* 401 anywhere: the session has ended, back to the login page */
-function sessionEnded(e) {
-    if (e instanceof ApiError && e.status === 401) {
-        goToLogin();
-        return true;
-    }
-
-    return false;
-}
-
-function codePoints(text) {
-    return [...text].length;
-}
-
-function plural(n, one, many) {
-    return n === 1 ? `1 ${one}` : `${n} ${many}`;
-}
-
 function countComments(comments) {
     return comments.reduce((n, c) => n + 1 + countComments(c.replies || []),
                            0);
@@ -86,22 +60,6 @@ function countComments(comments) {
 function findPost(id) {
     return state.fiche
         ? state.fiche.posts.find((post) => post.id === id) : null;
-}
-
-function isStaff(role) {
-    return role === 'employee' || role === 'admin';
-}
-
-function formatAddress(address) {
-    if (!address) {
-        return [];
-    }
-
-    return [
-        address.line1,
-        address.line2,
-        [address.postal_code, address.city].filter(Boolean).join(' '),
-    ].filter(Boolean);
 }
 
 
@@ -154,7 +112,7 @@ async function refreshQuietly() {
         await refresh();
     } catch (e) {
         if (!sessionEnded(e)) {
-            showErrors(summary, [{
+            showErrors([{
                 message: 'La fiche n’a pas pu être mise à jour. '
                     + `${errorMessage(e)} Rechargez la page.`,
             }]);
@@ -178,7 +136,7 @@ function renderHeader(fiche) {
     section.querySelector('[data-client]').textContent = client.name || '';
 
     address.replaceChildren();
-    formatAddress(client.address).forEach((line, i) => {
+    addressLines(client.address).forEach((line, i) => {
         if (i > 0) {
             address.append(el('br'));
         }
@@ -941,7 +899,7 @@ async function deleteComment(comment, button) {
             return;
         }
         if (!(e instanceof ApiError && e.status === 404)) {
-            showErrors(summary, [{
+            showErrors([{
                 message: `Le commentaire n’a pas été supprimé. `
                     + errorMessage(e),
             }]);
@@ -1602,13 +1560,13 @@ function wireLive() {
 
 function fatal(message) {
     loading.hidden = true;
-    showErrors(summary, [{message}]);
+    showErrors([{message}]);
 }
 
 async function main() {
     const id = new URLSearchParams(window.location.search).get('id');
 
-    wireLogout(summary);
+    showNav();
 
     if (!id || !/^[1-9][0-9]{0,17}$/.test(id)) {
         fatal('Cette adresse ne désigne aucune fiche d’avancement. '
@@ -1625,12 +1583,8 @@ async function main() {
         return;
     }
 
+    showNav(state.user);
     state.staff = isStaff(state.user.role);
-
-    if (state.staff) {
-        document.querySelector('[data-home-link]').textContent =
-            'Ouvrir un autre chantier';
-    }
 
     try {
         await refresh();
