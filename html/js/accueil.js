@@ -3,24 +3,19 @@
  * employee or admin types a chantier identifier to open its fiche.
  */
 
-import {ApiError, goToLogin, me, pageUrl, request} from './api.js';
+import {ApiError, me, pageUrl, request, sessionEnded} from './api.js';
+import {showErrors, showNav} from './layout.js';
 import {
     STATUS_LABELS, el, errorMessage, formatDate, formatDateTime, fullName,
-    setFieldError, showErrors, wireLogout,
 } from './ui.js';
 
-const summary = document.querySelector('[data-error-summary]');
 const greeting = document.querySelector('[data-greeting]');
 const loading = document.querySelector('[data-loading]');
 
-/* 401 anywhere: the session has ended, back to the login page */
 function failed(e) {
-    if (e instanceof ApiError && e.status === 401) {
-        goToLogin();
-        return;
+    if (!sessionEnded(e)) {
+        showErrors([{message: errorMessage(e)}]);
     }
-
-    showErrors(summary, [{message: errorMessage(e)}]);
 }
 
 function meta(rows) {
@@ -82,8 +77,7 @@ function showStaffView() {
     const result = view.querySelector('[data-search-result]');
 
     function fieldError(message) {
-        setFieldError(field, message);
-        showErrors(summary, [{field: 'chantier', message}]);
+        showErrors([{field: 'chantier', message}], [field]);
     }
 
     form.addEventListener('submit', async (event) => {
@@ -104,8 +98,7 @@ function showStaffView() {
             const fiches = await request('GET', 'fiches',
                                          {params: {chantier: code}});
 
-            setFieldError(field, null);
-            showErrors(summary, []);
+            showErrors([], [field]);
 
             if (fiches.length === 0) {
                 fieldError('Aucun chantier ne porte cet identifiant.');
@@ -133,7 +126,7 @@ function showStaffView() {
 async function main() {
     let user;
 
-    wireLogout(summary);
+    showNav();
 
     try {
         user = await me();
@@ -143,6 +136,7 @@ async function main() {
         return;
     }
 
+    showNav(user);
     greeting.textContent = `Bonjour ${fullName(user)}`;
 
     if (user.role === 'client') {

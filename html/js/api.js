@@ -41,30 +41,25 @@ export class ApiError extends Error {
     }
 }
 
-/* the address of a page of the area, e.g. pageUrl('fiche.html', {id: 3}) */
-export function pageUrl(page, params) {
-    const url = new URL(page, ROOT);
+/* path resolved against base, with params as its query string */
+function address(path, base, params) {
+    const url = new URL(path, base);
 
-    if (params) {
-        for (const [name, value] of Object.entries(params)) {
-            url.searchParams.set(name, String(value));
-        }
+    for (const [name, value] of Object.entries(params || {})) {
+        url.searchParams.set(name, String(value));
     }
 
     return url.href;
 }
 
+/* the address of a page of the area, e.g. pageUrl('fiche.html', {id: 3}) */
+export function pageUrl(page, params) {
+    return address(page, ROOT, params);
+}
+
 /* the address of an API resource, e.g. apiUrl('fiches', {chantier: c}) */
 export function apiUrl(path, params) {
-    const url = new URL(path, API);
-
-    if (params) {
-        for (const [name, value] of Object.entries(params)) {
-            url.searchParams.set(name, String(value));
-        }
-    }
-
-    return url.href;
+    return address(path, API, params);
 }
 
 export function goTo(page, params) {
@@ -74,6 +69,19 @@ export function goTo(page, params) {
 /* leave for the login page without keeping this page in the history */
 export function goToLogin() {
     window.location.replace(pageUrl('index.html'));
+}
+
+/*
+ * 401 anywhere: the session has ended, back to the login page.  Returns
+ * whether it had (the caller then has nothing more to say).
+ */
+export function sessionEnded(e) {
+    if (e instanceof ApiError && e.status === 401) {
+        goToLogin();
+        return true;
+    }
+
+    return false;
 }
 
 export function csrfToken() {

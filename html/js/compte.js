@@ -9,10 +9,10 @@
  * role=status region.  User data only goes in through textContent.
  */
 
-import {ApiError, goToLogin, me, request} from './api.js';
-import {el, errorMessage, setFieldError, showErrors, wireLogout} from './ui.js';
+import {ApiError, me, request, sessionEnded} from './api.js';
+import {showErrors, showNav} from './layout.js';
+import {addressLines, el, errorMessage, setFieldErrors} from './ui.js';
 
-const summary = document.querySelector('[data-error-summary]');
 const statusRegion = document.querySelector('[data-status]');
 const loading = document.querySelector('[data-loading]');
 
@@ -25,16 +25,6 @@ const NOTIFY_LABELS = {
 const MIN_PASSWORD = 10;
 
 let user = null;
-
-/* 401 anywhere: the session has ended, back to the login page */
-function isLoggedOut(e) {
-    if (e instanceof ApiError && e.status === 401) {
-        goToLogin();
-        return true;
-    }
-
-    return false;
-}
 
 function say(message) {
     statusRegion.replaceChildren(
@@ -58,18 +48,6 @@ function item(term, ...values) {
 
     return el('div', {className: 'fiche-header__item'},
               el('dt', null, term), dd);
-}
-
-function addressLines(address) {
-    if (!address) {
-        return [];
-    }
-
-    return [
-        address.line1,
-        address.line2,
-        [address.postal_code, address.city].filter(Boolean).join(' '),
-    ].filter(Boolean);
 }
 
 function notifyLabel(value) {
@@ -135,6 +113,7 @@ function wireContact() {
         posts: document.getElementById('notify-posts'),
         comments: document.getElementById('notify-comments'),
     };
+    const all = Object.values(fields);
 
     function fill() {
         const notify = user.notify || {};
@@ -147,16 +126,10 @@ function wireContact() {
             ? notify.comments : 'none';
     }
 
-    function clearErrors() {
-        for (const field of Object.values(fields)) {
-            setFieldError(field, null);
-        }
-    }
-
     function open() {
         unsay();
         fill();
-        clearErrors();
+        setFieldErrors(all, []);
         form.hidden = false;
         view.hidden = true;
         edit.setAttribute('aria-expanded', 'true');
@@ -164,24 +137,11 @@ function wireContact() {
     }
 
     function close() {
-        clearErrors();
-        showErrors(summary, []);
+        showErrors([], all);
         form.hidden = true;
         view.hidden = false;
         edit.setAttribute('aria-expanded', 'false');
         edit.focus();
-    }
-
-    /* [{field, message}] -> marks the fields, fills the summary */
-    function report(errors) {
-        clearErrors();
-        for (const error of errors) {
-            if (error.field) {
-                setFieldError(document.getElementById(error.field),
-                              error.message);
-            }
-        }
-        showErrors(summary, errors);
     }
 
     /*
@@ -250,7 +210,7 @@ function wireContact() {
         unsay();
 
         if (errors.length) {
-            report(errors);
+            showErrors(errors, all);
             return;
         }
 
@@ -265,14 +225,15 @@ function wireContact() {
             say('Vos coordonnées et vos notifications ont été '
                 + 'enregistrées.');
         } catch (e) {
-            if (isLoggedOut(e)) {
+            if (sessionEnded(e)) {
                 return;
             }
 
             if (e instanceof ApiError && e.status === 400) {
-                report([{field: fieldOf(e.message), message: e.message}]);
+                showErrors([{field: fieldOf(e.message), message: e.message}],
+                           all);
             } else {
-                report([{message: errorMessage(e)}]);
+                showErrors([{message: errorMessage(e)}], all);
             }
         } finally {
             submit.disabled = false;
@@ -296,11 +257,7 @@ function wirePassword() {
     form.querySelector('[data-username]').value = user.login;
 
     function report(errors) {
-        for (const field of [current, next, confirm]) {
-            setFieldError(field, (errors.find((x) => x.field === field.id)
-                                  || {}).message);
-        }
-        showErrors(summary, errors);
+        showErrors(errors, [current, next, confirm]);
     }
 
     function check() {
@@ -353,7 +310,7 @@ function wirePassword() {
             say('Votre mot de passe a été changé. Vos sessions ouvertes sur '
                 + 'd’autres appareils ont été fermées.');
         } catch (e) {
-            if (isLoggedOut(e)) {
+            if (sessionEnded(e)) {
                 return;
             }
 
@@ -383,18 +340,17 @@ function wirePassword() {
 }
 
 async function main() {
-    wireLogout(summary);
+    showNav();
 
     try {
         user = await me();
     } catch (e) {
         loading.hidden = true;
-        if (!isLoggedOut(e)) {
-            showErrors(summary, [{message: errorMessage(e)}]);
-        }
+        showErrors([{message: errorMessage(e)}]);
         return;
     }
 
+    showNav(user);
     showIdentity();
     wireContact();
     wirePassword();

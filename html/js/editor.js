@@ -11,6 +11,7 @@
 
 import {pageUrl} from './api.js';
 import {cleanDelta, deltaText} from './delta.js';
+import {codePoints} from './ui.js';
 
 const FORMATS = ['bold', 'italic', 'underline', 'strike', 'size', 'header',
                  'list', 'link'];
@@ -39,6 +40,8 @@ const LABELS = {
 
 /* the most text a post may have (SPEC §5), Quill's final newline aside */
 export const MAX_TEXT = 20000;
+export const TOO_LONG = 'Le texte est trop long : la limite est de '
+    + `${MAX_TEXT} caractères.`;
 
 let loading = null;
 
@@ -99,7 +102,8 @@ function nameControls(toolbar) {
 /*
  * An editor in container (emptied first).  options: {label (the accessible
  * name of the text area), delta (initial content), placeholder}.
- * Returns {quill, delta(), text(), isEmpty(), setDelta(d), focus()}.
+ * Returns {quill, delta(), text(), isEmpty(), tooLong() (over MAX_TEXT:
+ * say TOO_LONG), setDelta(d), focus()}.
  */
 export async function createEditor(container, options = {}) {
     const Quill = await loadQuill();
@@ -159,6 +163,8 @@ export async function createEditor(container, options = {}) {
         delta: () => cleanDelta(quill.getContents()),
         text: () => deltaText(quill.getContents()),
         isEmpty: () => quill.getText().trim() === '',
+        tooLong: () => codePoints(deltaText(quill.getContents())) - 1
+            > MAX_TEXT,
         setDelta: (delta) => quill.setContents(delta, 'user'),
         focus: () => quill.focus(),
     };

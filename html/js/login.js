@@ -3,12 +3,13 @@
  */
 
 import {ApiError, goTo, login, request} from './api.js';
-import {errorMessage, setFieldError, showErrors} from './ui.js';
+import {showErrors} from './layout.js';
+import {errorMessage, setFieldErrors} from './ui.js';
 
 const form = document.getElementById('login-form');
-const summary = document.querySelector('[data-error-summary]');
 const loginField = document.getElementById('login');
 const passwordField = document.getElementById('password');
+const fields = [loginField, passwordField];
 const submit = form.querySelector('button[type="submit"]');
 
 function minutesText(seconds) {
@@ -60,11 +61,6 @@ function validate() {
                      message: 'Saisissez votre mot de passe.'});
     }
 
-    setFieldError(loginField, errors.find((x) => x.field === 'login')
-                              ?.message);
-    setFieldError(passwordField, errors.find((x) => x.field === 'password')
-                                 ?.message);
-
     return errors;
 }
 
@@ -78,9 +74,11 @@ form.addEventListener('submit', async (event) => {
     const errors = validate();
 
     if (errors.length) {
-        showErrors(summary, errors);
+        showErrors(errors, fields);
         return;
     }
+
+    setFieldErrors(fields, []);
 
     showPassword(false);
     submit.disabled = true;
@@ -95,7 +93,7 @@ form.addEventListener('submit', async (event) => {
 
         submit.disabled = false;
         form.removeAttribute('aria-busy');
-        showErrors(summary, [{message: loginError(e)}]);
+        showErrors([{message: loginError(e)}]);
         return;
     }
 

@@ -1,10 +1,11 @@
 /*
- * Shared page helpers: error summary and field errors (GOV.UK pattern),
- * French date formats, the header's logout button.  User data only ever
- * goes into the page through textContent and DOM calls.
+ * Shared page helpers: el(), field errors (GOV.UK pattern; the summary at
+ * the top of the page is layout.js's), French dates and words, the
+ * confirmation dialog.  User data only ever goes into the page through
+ * textContent and DOM calls.
  */
 
-import {ApiError, MESSAGES, goToLogin, logout} from './api.js';
+import {ApiError, MESSAGES} from './api.js';
 
 /* el('p', {className: 'x'}, 'text', child, ...) */
 export function el(tag, props, ...children) {
@@ -37,80 +38,42 @@ export function el(tag, props, ...children) {
     return node;
 }
 
-const ERROR_PREFIX = 'Erreur : ';
+/* "Erreur : " before a message, for screen readers and in the title */
+export const ERROR_PREFIX = 'Erreur : ';
 
 /*
- * Fills and shows the summary ([data-error-summary]) with
- * [{message, field?}] and moves the focus to it; a field id makes the
- * entry a link to that field.  An empty list hides it.
+ * The text of an error paragraph (GOV.UK: "Erreur : " read out before the
+ * message, not shown); message null empties and hides it.
  */
-export function showErrors(summary, errors) {
-    const list = summary.querySelector('ul');
-
-    list.replaceChildren();
-
-    for (const error of errors) {
-        const item = document.createElement('li');
-
-        if (error.field) {
-            const link = el('a', {href: `#${error.field}`}, error.message);
-
-            link.addEventListener('click', (event) => {
-                const field = document.getElementById(error.field);
-
-                if (field) {
-                    event.preventDefault();
-                    field.focus();
-                    field.scrollIntoView({block: 'center'});
-                }
-            });
-
-            item.append(link);
-        } else {
-            item.append(el('span', null, error.message));
-        }
-
-        list.append(item);
+export function setErrorText(node, message) {
+    if (message) {
+        node.replaceChildren(el('span', {className: 'visually-hidden'},
+                                ERROR_PREFIX), message);
+        node.hidden = false;
+    } else {
+        node.replaceChildren();
+        node.hidden = true;
     }
-
-    if (errors.length === 0) {
-        summary.hidden = true;
-        if (document.title.startsWith(ERROR_PREFIX)) {
-            document.title = document.title.slice(ERROR_PREFIX.length);
-        }
-        return;
-    }
-
-    summary.hidden = false;
-    if (!document.title.startsWith(ERROR_PREFIX)) {
-        document.title = ERROR_PREFIX + document.title;
-    }
-    summary.focus();
 }
 
 /*
- * The message above a field (<p class="field-error" id="FIELD-error">),
- * tied to it by aria-describedby; message null clears it.
+ * The message above a field (<p class="field-error" id="FIELD-error"> in
+ * its .form-group), tied to it by aria-describedby; message null clears
+ * it.  The field may be out of the page (a form being redrawn).
  */
 export function setFieldError(field, message) {
     const group = field.closest('.form-group');
-    const error = document.getElementById(`${field.id}-error`);
+    const error = group.querySelector(`#${CSS.escape(`${field.id}-error`)}`);
     const ids = (field.getAttribute('aria-describedby') || '')
         .split(/\s+/).filter((id) => id && id !== error.id);
 
+    setErrorText(error, message);
+    group.classList.toggle('form-group--error', !!message);
+    field.classList.toggle('input--error', !!message);
     if (message) {
-        error.replaceChildren(el('span', {className: 'visually-hidden'},
-                                 ERROR_PREFIX), message);
-        error.hidden = false;
-        group.classList.add('form-group--error');
-        field.classList.add('input--error');
         field.setAttribute('aria-invalid', 'true');
         ids.unshift(error.id);
     } else {
-        error.replaceChildren();
-        error.hidden = true;
-        group.classList.remove('form-group--error');
-        field.classList.remove('input--error');
         field.removeAttribute('aria-invalid');
     }
 
@@ -118,6 +81,14 @@ export function setFieldError(field, message) {
         field.setAttribute('aria-describedby', ids.join(' '));
     } else {
         field.removeAttribute('aria-describedby');
+    }
+}
+
+/* each field gets the message of errors ([{field: id, message}]) for it */
+export function setFieldErrors(fields, errors) {
+    for (const field of fields) {
+        setFieldError(field, errors.find((e) => e.field === field.id)
+                             ?.message);
     }
 }
 
@@ -191,35 +162,45 @@ export const STATUS_LABELS = {
     finished: 'Terminé',
 };
 
-/*
- * The header's "Se déconnecter" button ([data-logout]).  When the server
- * cannot be told, we stay: the session cookie would still be valid and the
- * login page would send the user straight back here.
- */
-export function wireLogout(summary) {
-    const button = document.querySelector('[data-logout]');
+/* an employee or an admin: CLO's side */
+export function isStaff(role) {
+    return role === 'employee' || role === 'admin';
+}
 
-    if (!button) {
-        return;
+/* a postal address as its lines: street, complement, "75011 Paris" */
+export function addressLines(address) {
+    if (!address) {
+        return [];
     }
 
-    button.addEventListener('click', async () => {
-        button.disabled = true;
+    return [
+        address.line1,
+        address.line2,
+        [address.postal_code, address.city].filter(Boolean).join(' '),
+    ].filter(Boolean);
+}
 
-        try {
-            await logout();
-        } catch (e) {
-            if (!(e instanceof ApiError) || e.status !== 401) {
-                button.disabled = false;
-                showErrors(summary, [{
-                    message: `La déconnexion a échoué. ${errorMessage(e)}`,
-                }]);
-                return;
-            }
-        }
+/* plural(2, 'réponse', 'réponses') -> '2 réponses' */
+export function plural(n, one, many) {
+    return n === 1 ? `1 ${one}` : `${n} ${many}`;
+}
 
-        goToLogin();
-    });
+/* the length of a text as the API counts it (characters, not UTF-16) */
+export function codePoints(text) {
+    return [...text].length;
+}
+
+/*
+ * Says message to screen readers through the page's polite live region
+ * ([data-announce]); emptied first so that the same words are read again.
+ */
+export function announce(message) {
+    const region = document.querySelector('[data-announce]');
+
+    region.textContent = '';
+    window.setTimeout(() => {
+        region.textContent = message;
+    }, 50);
 }
 
 /*

@@ -1,0 +1,271 @@
+/*
+ * Editing a post in place (employees).  The session (in editing, by post
+ * id) keeps the form with its Quill editor across redraws, the version the
+ * edit started from (If-Match), and, after a 412, the current post sent by
+ * the server so that the user can take its text or keep theirs.  A post
+ * that someone else changes or deletes meanwhile keeps the draft on screen
+ * with a line saying what happened.
+ */
+
+import {ApiError, request, sessionEnded} from '../api.js';
+import {renderDelta} from '../delta.js';
+import {TOO_LONG, createEditor} from '../editor.js';
+import {announce, el, errorMessage, setErrorText} from '../ui.js';
+import {editing, postErrors, redraw, refreshQuietly} from './state.js';
+
+export async function editPost(post) {
+    if (editing.has(post.id)) {
+        return;
+    }
+
+    const key = `edit-${post.id}`;
+    const editorBox = el('div', {className: 'editor'},
+                         el('p', {className: 'loading'},
+                            'Chargement de l’éditeur…'));
+    const finishing = el('input', {type: 'checkbox',
+                                   className: 'checkbox__input',
+                                   id: `${key}-finishing`});
+    const error = el('p', {className: 'field-error', id: `${key}-error`,
+                           role: 'alert', hidden: true});
+    const conflict = el('div', {className: 'conflict', hidden: true});
+    const note = el('p', {className: 'post-edit__note', role: 'status',
+                          hidden: true});
+    const save = el('button', {type: 'submit', className: 'button'},
+                    'Enregistrer');
+    const abandon = el('button', {type: 'button',
+                                  className: 'button button--secondary'},
+                       'Abandonner la modification');
+    const form = el('form', {className: 'post-edit', method: 'post',
+                             action: '#', novalidate: '',
+                             'data-anchor': `post-${post.id}-body`},
+        el('p', {className: 'label', id: `${key}-label`},
+           'Texte de la publication'),
+        error,
+        note,
+        conflict,
+        editorBox,
+        el('div', {className: 'checkbox'},
+           finishing,
+           el('label', {className: 'checkbox__label',
+                        for: `${key}-finishing`},
+              'Ce message clôture le chantier')),
+        el('div', {className: 'post-edit__buttons'}, save, abandon));
+    const session = {
+        form,
+        editor: null,
+        version: post.version,
+        original: post,
+        finishing,
+        error,
+        note,
+        conflict,
+        save,
+        abandon,
+        deleted: null,
+    };
+
+    finishing.checked = !!post.finishing;
+
+    abandon.addEventListener('click', () => {
+        editing.delete(post.id);
+        redraw();
+        const again = document.querySelector(
+            `#post-${post.id} .post__actions button`);
+
+        if (again) {
+            again.focus();
+        }
+    });
+
+    form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        saveEdit(post.id, session);
+    });
+
+    editing.set(post.id, session);
+    postErrors.delete(post.id);
+    redraw();
+
+    try {
+        session.editor = await createEditor(editorBox, {
+            label: 'Texte de la publication',
+            delta: post.body,
+        });
+    } catch (e) {
+        editing.delete(post.id);
+        postErrors.set(post.id, 'L’éditeur n’a pas pu être chargé. '
+                       + 'Rechargez la page.');
+        redraw();
+        return;
+    }
+
+    if (editing.get(post.id) === session) {
+        session.editor.focus();
+    }
+}
+
+/* someone else changed the post being edited (render.js) */
+export function postChangedWhileEdited(session, post) {
+    /* already said, or the 412 box says more */
+    if (post.version === session.version || !session.note.hidden
+        || !session.conflict.hidden)
+    {
+        return;
+    }
+
+    session.note.textContent = 'Cette publication vient d’être modifiée '
+        + 'par quelqu’un d’autre. Votre texte est conservé ; en '
+        + 'l’enregistrant, vous verrez le texte actuel pour choisir.';
+    session.note.hidden = false;
+}
+
+/* someone else deleted the post being edited (render.js) */
+export function postDeletedWhileEdited(session) {
+    if (session.save.hidden) {
+        return;
+    }
+
+    session.note.hidden = true;
+    setErrorText(session.error, 'Cette publication a été supprimée '
+                 + 'entre-temps : votre texte ne peut plus être enregistré. '
+                 + 'Copiez-le si vous voulez le publier à nouveau, puis '
+                 + 'fermez.');
+    session.save.hidden = true;
+    session.abandon.textContent = 'Fermer';
+}
+
+async function saveEdit(postId, session) {
+    const {editor, error, save} = session;
+    const patch = {};
+
+    if (save.disabled || !editor) {
+        return;
+    }
+
+    setErrorText(error, null);
+
+    if (editor.isEmpty()) {
+        setErrorText(error, 'Le texte de la publication est vide. Pour la '
+                     + 'retirer, utilisez « Supprimer » ou « Annuler la '
+                     + 'publication ».');
+        editor.focus();
+        return;
+    }
+
+    if (editor.tooLong()) {
+        setErrorText(error, TOO_LONG);
+        return;
+    }
+
+    const delta = editor.delta();
+
+    if (JSON.stringify(delta) !== JSON.stringify(session.original.body)) {
+        patch.body = delta;
+    }
+    if (session.finishing.checked !== !!session.original.finishing) {
+        patch.finishing = session.finishing.checked;
+    }
+
+    if (Object.keys(patch).length === 0) {
+        editing.delete(postId);
+        redraw();
+        return;
+    }
+
+    save.disabled = true;
+
+    try {
+        await request('PATCH', `posts/${postId}`, {
+            body: patch,
+            headers: {'If-Match': `"${session.version}"`},
+        });
+    } catch (e) {
+        save.disabled = false;
+
+        if (sessionEnded(e)) {
+            return;
+        }
+
+        if (e instanceof ApiError && e.status === 412) {
+            showConflict(session, e);
+            refreshQuietly();
+            return;
+        }
+
+        if (e instanceof ApiError && e.status === 404) {
+            setErrorText(error, 'Cette publication a été supprimée '
+                         + 'entre-temps : vos modifications n’ont pas pu '
+                         + 'être enregistrées. Copiez votre texte si vous '
+                         + 'voulez le publier à nouveau.');
+            return;
+        }
+
+        setErrorText(error, 'Vos modifications n’ont pas été '
+                     + `enregistrées. ${errorMessage(e)}`);
+        return;
+    }
+
+    editing.delete(postId);
+    announce('Publication modifiée.');
+    await refreshQuietly();
+}
+
+/*
+ * 412: someone changed the post since the edit began.  The draft stays in
+ * the editor; the current text is shown with the two ways out.
+ */
+function showConflict(session, e) {
+    const {conflict} = session;
+    const current = e.body && e.body.current;
+    const take = el('button', {type: 'button',
+                               className: 'button button--secondary '
+                                   + 'button--small'},
+                    'Reprendre le texte actuel');
+    const keep = el('button', {type: 'button',
+                               className: 'button button--secondary '
+                                   + 'button--small'},
+                    'Garder mon texte');
+    const parts = [
+        el('p', {className: 'conflict__message'},
+           e.message || 'Cette publication a été modifiée entre-temps.'),
+    ];
+
+    if (current) {
+        const text = el('div', {className: 'conflict__current delta'});
+
+        text.append(renderDelta(current.body));
+        parts.push(
+            el('p', null, 'Votre texte n’a pas été enregistré. Le texte '
+               + 'actuel est :'),
+            text,
+            el('p', null, 'Reprenez le texte actuel (votre brouillon est '
+               + 'remplacé), ou gardez votre texte puis enregistrez-le : il '
+               + 'remplacera le texte actuel.'),
+            el('div', {className: 'conflict__buttons'}, take, keep));
+
+        take.addEventListener('click', () => {
+            session.editor.setDelta(current.body);
+            session.finishing.checked = !!current.finishing;
+            adopt();
+        });
+        keep.addEventListener('click', adopt);
+    } else {
+        parts.push(el('p', null, 'Votre texte n’a pas été enregistré. '
+                      + 'Copiez-le, puis rechargez la page.'));
+    }
+
+    /* from now on the edit is based on the current version */
+    function adopt() {
+        session.version = current.version;
+        session.original = current;
+        session.note.hidden = true;
+        conflict.hidden = true;
+        conflict.replaceChildren();
+        session.editor.focus();
+    }
+
+    session.note.hidden = true;
+    conflict.replaceChildren(...parts);
+    conflict.hidden = false;
+    conflict.scrollIntoView({block: 'nearest'});
+}

@@ -1,0 +1,263 @@
+/*
+ * The page drawn from the fiche JSON (state.fiche): the header, then the
+ * posts oldest first, each with its comments (thread.js).  render() is
+ * called after every fetch and every local change; it changes only what
+ * differs (reconcile.js) and puts the focus and the scroll position back
+ * (keep.js).  User data goes in only through textContent and DOM calls
+ * (el(), renderDelta()).
+ */
+
+import {renderDelta} from '../delta.js';
+import {
+    addressLines, el, formatDate, formatDateTime, formatDay,
+} from '../ui.js';
+import {commentForm} from './comments.js';
+import {postChangedWhileEdited, postDeletedWhileEdited} from './edit.js';
+import {focusState, restoreFocus, restoreScroll, scrollAnchor} from './keep.js';
+import {postActions} from './posts.js';
+import {drawingDone, highlight, placeChildren, swap} from './reconcile.js';
+import {countComments, editing, postErrors, state} from './state.js';
+import {forgetComments, syncComments} from './thread.js';
+
+const postNodes = new Map();     /* post id -> its elements, see createPost */
+
+export function render() {
+    const fiche = state.fiche;
+    const anchor = scrollAnchor();
+    const focus = focusState();
+    const posts = fiche.posts || [];
+    const postsList = document.querySelector('[data-posts]');
+    const empty = document.querySelector('[data-posts-empty]');
+    const shown = new Set(posts.map((post) => post.id));
+    const items = [...posts];
+
+    renderHeader(fiche);
+
+    /*
+     * A post deleted by someone else while it is being edited stays on
+     * the page, with the draft, until the employee closes it.
+     */
+    for (const [postId, session] of editing) {
+        if (!shown.has(postId)) {
+            items.push(session.deleted || session.original);
+            session.deleted = session.deleted || session.original;
+        }
+    }
+
+    items.sort((a, b) => (a.created_at < b.created_at ? -1
+                          : a.created_at > b.created_at ? 1 : a.id - b.id));
+
+    const wanted = items.map((post) => {
+        let entry = postNodes.get(post.id);
+
+        if (!entry) {
+            entry = createPost(post);
+            postNodes.set(post.id, entry);
+            highlight(entry.li);
+        }
+
+        updatePost(entry, post, !shown.has(post.id));
+
+        return entry.li;
+    });
+
+    for (const [postId, entry] of postNodes) {
+        if (!wanted.includes(entry.li)) {
+            postNodes.delete(postId);
+            forgetComments(entry.comments);
+        }
+    }
+
+    placeChildren(postsList, wanted);
+
+    document.querySelector('[data-posts-title]').textContent =
+        posts.length ? `Publications (${posts.length})` : 'Publications';
+    empty.textContent = state.staff
+        ? 'Aucune publication pour le moment. Écrivez la première '
+            + 'ci-dessous.'
+        : 'Aucune publication pour le moment. Vous serez averti dès que '
+            + 'CLO publiera l’avancement de votre chantier.';
+    empty.hidden = posts.length !== 0;
+    document.querySelector('[data-posts-section]').hidden = false;
+
+    drawingDone();
+
+    restoreFocus(focus);
+    restoreScroll(anchor);
+}
+
+function renderHeader(fiche) {
+    const header = fiche.header || {};
+    const client = header.client || {};
+    const section = document.querySelector('[data-fiche-header]');
+    const status = section.querySelector('[data-status]');
+    const address = section.querySelector('[data-address]');
+
+    section.querySelector('[data-code]').textContent = header.chantier_id
+        || '';
+    section.querySelector('[data-title]').textContent = header.title || '';
+    section.querySelector('[data-client]').textContent = client.name || '';
+
+    address.replaceChildren();
+    addressLines(client.address).forEach((line, i) => {
+        if (i > 0) {
+            address.append(el('br'));
+        }
+        address.append(line);
+    });
+    address.closest('.fiche-header__item').hidden =
+        address.childNodes.length === 0;
+
+    section.querySelector('[data-start]').textContent =
+        formatDate(header.start_date) || '–';
+    section.querySelector('[data-end]').textContent =
+        formatDate(header.planned_end_date) || '–';
+
+    if (fiche.status === 'finished') {
+        status.className = 'status-banner status-banner--done';
+        status.replaceChildren(el('p', null,
+            fiche.finished_at
+                ? `Chantier terminé le ${formatDay(fiche.finished_at)}`
+                : 'Chantier terminé'));
+    } else {
+        status.className = 'status-banner';
+        status.replaceChildren(el('p', null, 'Chantier en cours'));
+    }
+
+    document.title = `${header.title || 'Fiche d’avancement'} – `
+        + 'Espace client CLO';
+    section.hidden = false;
+}
+
+/* the elements of a post that live as long as it does */
+function createPost(post) {
+    const id = `post-${post.id}`;
+    const label = el('span', {className: 'visually-hidden',
+                              id: `${id}-label`});
+    const title = el('h4', {className: 'comments-block__title'});
+    const list = el('ol', {className: 'comments'});
+    const block = el('section', {className: 'comments-block'},
+                     title, list, commentForm(post, null));
+    const article = el('article', {className: 'post__article',
+                                   'aria-labelledby': `${id}-label`},
+                       label, block);
+    const li = el('li', {id, 'data-post-id': post.id}, article);
+
+    return {
+        li, article, label, block, title, list,
+        head: null, headSig: null,
+        body: null, bodySig: null,
+        actions: null, actionsSig: null,
+        error: null, errorText: null,
+        comments: new Set(),
+    };
+}
+
+function updatePost(entry, post, deleted) {
+    const id = `post-${post.id}`;
+    const session = editing.get(post.id);
+    const comments = deleted ? [] : post.comments || [];
+    const count = countComments(comments);
+    const when = formatDateTime(post.created_at);
+
+    entry.li.className = 'post' + (post.cancelled ? ' post--cancelled' : '')
+        + (post.finishing ? ' post--finishing' : '')
+        + (deleted ? ' post--deleted' : '')
+        + (entry.li.classList.contains('is-new') ? ' is-new' : '');
+    entry.label.textContent = `Publication du ${when}`
+        + (post.cancelled ? ' (annulée)' : '')
+        + (deleted ? ' (supprimée)' : '');
+
+    /* its head: date, tags, author, "modifiée le" */
+    const headSig = JSON.stringify([post.created_at, post.cancelled,
+                                    post.finishing, post.edited_at,
+                                    post.author && post.author.name,
+                                    deleted]);
+
+    if (headSig !== entry.headSig) {
+        entry.head = swap(entry.article, entry.head, postHead(post, deleted),
+                          entry.label.nextSibling);
+        entry.headSig = headSig;
+    }
+
+    /* its text, or the editor that replaces it */
+    if (session) {
+        entry.body = swap(entry.article, entry.body, session.form,
+                          entry.head.nextSibling);
+        entry.bodySig = null;
+        if (deleted) {
+            postDeletedWhileEdited(session);
+        } else {
+            postChangedWhileEdited(session, post);
+        }
+    } else {
+        const bodySig = JSON.stringify(post.body);
+
+        if (bodySig !== entry.bodySig) {
+            const body = el('div', {className: 'post__body delta',
+                                    'data-anchor': `${id}-body`});
+
+            body.append(renderDelta(post.body));
+            entry.body = swap(entry.article, entry.body, body,
+                              entry.head.nextSibling);
+            entry.bodySig = bodySig;
+        }
+    }
+
+    /* employees' buttons */
+    const actionsSig = state.staff && !session && !deleted
+        ? String(post.cancelled) : null;
+
+    if (actionsSig !== entry.actionsSig) {
+        entry.actions = swap(entry.article, entry.actions,
+                             actionsSig === null ? null : postActions(post),
+                             entry.body.nextSibling);
+        entry.actionsSig = actionsSig;
+    }
+
+    const error = deleted ? null : postErrors.get(post.id) || null;
+
+    if (error !== entry.errorText) {
+        entry.error = swap(entry.article, entry.error,
+                           error ? el('p', {className: 'post__error',
+                                            role: 'alert'}, error) : null,
+                           entry.block);
+        entry.errorText = error;
+    }
+
+    entry.block.hidden = deleted;
+    entry.block.setAttribute('aria-label',
+                             `Commentaires, publication du ${when}`);
+    entry.title.textContent = count ? `Commentaires (${count})`
+        : 'Commentaires';
+    syncComments(entry, entry.list, post, comments, 0, null);
+    entry.list.hidden = comments.length === 0;
+}
+
+function postHead(post, deleted) {
+    const tags = [];
+
+    if (deleted) {
+        tags.push(el('span', {className: 'tag tag--deleted'}, 'Supprimée'));
+    }
+    if (post.cancelled) {
+        tags.push(el('span', {className: 'tag tag--cancelled'}, 'Annulée'));
+    }
+    if (post.finishing) {
+        tags.push(el('span', {className: 'tag tag--done'},
+                     'Fin de chantier'));
+    }
+
+    return el('div', {className: 'post__head',
+                      'data-anchor': `post-${post.id}`},
+        el('h3', {className: 'post__date'},
+           el('time', {datetime: post.created_at},
+              formatDateTime(post.created_at))),
+        tags.length ? el('p', {className: 'post__tags'}, ...tags) : null,
+        el('p', {className: 'post__author'},
+           `Par ${post.author ? post.author.name : 'CLO'}`,
+           post.edited_at
+               ? el('span', {className: 'post__edited'},
+                    ` · modifiée le ${formatDateTime(post.edited_at)}`)
+               : null));
+}

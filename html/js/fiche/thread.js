@@ -1,0 +1,126 @@
+/*
+ * The comments of a post as a tree of nodes, reconciled by id
+ * (reconcile.js).  Replies are indented up to a few levels (3 on a phone,
+ * 5 on a wider screen, in CSS); deeper ones stay at that indentation and
+ * say whom they answer.  Comments never change once written: a node that
+ * stays only has its reply box opened or closed.
+ */
+
+import {el, formatDateTime, isStaff} from '../ui.js';
+import {commentActions, commentForm} from './comments.js';
+import {highlight, placeChildren} from './reconcile.js';
+import {openReplies} from './state.js';
+
+const commentNodes = new Map();  /* comment id -> its elements */
+
+/*
+ * The comments of one list into it: owner is the post's entry (depth 0)
+ * or the comment's whose replies these are (parent).
+ */
+export function syncComments(owner, list, post, comments, depth, parent) {
+    const wanted = comments.map((comment) => {
+        let entry = commentNodes.get(comment.id);
+
+        if (!entry) {
+            entry = createComment(post, comment, depth, parent);
+            commentNodes.set(comment.id, entry);
+            owner.comments.add(comment.id);
+            highlight(entry.box);
+        }
+
+        updateComment(entry, post, comment, depth);
+
+        return entry.li;
+    });
+
+    for (const child of list.children) {
+        if (!wanted.includes(child)) {
+            const id = Number(child.dataset.commentId);
+            const entry = commentNodes.get(id);
+
+            if (entry) {
+                commentNodes.delete(id);
+                owner.comments.delete(id);
+                forgetComments(entry.comments);
+            }
+        }
+    }
+
+    placeChildren(list, wanted);
+}
+
+/* the comments under a removed node */
+export function forgetComments(ids) {
+    for (const id of ids) {
+        const entry = commentNodes.get(id);
+
+        commentNodes.delete(id);
+        if (entry) {
+            forgetComments(entry.comments);
+        }
+    }
+}
+
+function createComment(post, comment, depth, parent) {
+    const id = `comment-${comment.id}`;
+    const author = comment.author || {};
+    const {actions, reply} = commentActions(comment);
+    const box = el('div', {className: 'comment__box', 'data-anchor': id},
+        el('p', {className: 'comment__meta'},
+           el('span', {className: 'comment__author'}, author.name || ''),
+           isStaff(author.role)
+               ? el('span', {className: 'tag tag--staff'}, 'CLO') : null,
+           el('span', {className: 'comment__date'},
+              el('time', {datetime: comment.created_at},
+                 formatDateTime(comment.created_at)))),
+        depth > 3 && parent
+            ? el('p', {className: 'comment__reply-to'},
+                 `En réponse à ${parent.author ? parent.author.name : ''}`)
+            : null,
+        el('p', {className: 'comment__body'}, comment.body),
+        actions);
+
+    const classes = ['comments', 'comments--replies'];
+
+    if (depth + 1 > 3) {
+        classes.push('comments--flat-narrow');
+    }
+    if (depth + 1 > 5) {
+        classes.push('comments--flat');
+    }
+
+    const replies = el('ol', {className: classes.join(' ')});
+
+    return {
+        li: el('li', {className: 'comment', id,
+                      'data-comment-id': comment.id}, box, replies),
+        box,
+        reply,
+        form: null,
+        replies,
+        comments: new Set(),
+    };
+}
+
+function updateComment(entry, post, comment, depth) {
+    const open = openReplies.has(comment.id);
+    const replies = comment.replies || [];
+
+    entry.reply.setAttribute('aria-expanded', String(open));
+    if (open) {
+        entry.reply.setAttribute('aria-controls', `reply-${comment.id}-form`);
+    } else {
+        entry.reply.removeAttribute('aria-controls');
+    }
+
+    if (open && !entry.form) {
+        entry.form = commentForm(post, comment);
+        entry.box.append(entry.form);
+    } else if (!open && entry.form) {
+        entry.form.remove();
+        entry.form = null;
+    }
+
+    syncComments(entry, entry.replies, post, replies, depth + 1, comment);
+    entry.replies.hidden = replies.length === 0;
+}
