@@ -265,9 +265,8 @@ fuzz_roundtrip(ngx_pool_t *pool, ngx_str_t *text)
     out.data = buf;
     out.len = len;
 
-    back = ngx_http_chantier_json_parse(pool, &out, &error);
-
-    if (back == NULL || back->type != NGX_HTTP_CHANTIER_JSON_STRING
+    if (ngx_http_chantier_json_parse(pool, &out, &back, &error) != NGX_OK
+        || back->type != NGX_HTTP_CHANTIER_JSON_STRING
         || back->value.len != text->len
         || (text->len
             && memcmp(back->value.data, text->data, text->len) != 0))
@@ -407,9 +406,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ngx_memcpy(in.data, data, size);
 
-    json = ngx_http_chantier_json_parse(&pool, &in, &error);
-
-    if (json == NULL) {
+    if (ngx_http_chantier_json_parse(&pool, &in, &json, &error) != NGX_OK) {
         if (error.len == 0 || !fuzz_utf8(error.data, error.len)) {
             abort();
         }

@@ -18,6 +18,7 @@
 
 
 ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chantier_router_init(ngx_conf_t *cf);
 
 static void *ngx_http_chantier_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf);
@@ -150,7 +151,7 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
 
 static ngx_http_module_t  ngx_http_chantier_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_chantier_router_init,         /* postconfiguration */
 
     ngx_http_chantier_create_main_conf,    /* create main configuration */
     ngx_http_chantier_init_main_conf,      /* init main configuration */

@@ -121,6 +121,7 @@ struct ngx_http_chantier_ctx_s {
     ngx_str_t                     id[2];              /* numeric path ids,
                                                          NUL-terminated */
     ngx_str_t                     body;               /* contiguous copy */
+    off_t                         body_received;      /* bytes, so far */
     ngx_http_chantier_json_t     *json;               /* parsed body or NULL */
     ngx_http_chantier_session_t   session;
     ngx_uint_t                    authenticated;      /* unsigned:1 */

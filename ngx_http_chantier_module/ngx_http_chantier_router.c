@@ -13,12 +13,14 @@
 #include "core/ngx_http_chantier_json.h"
 #include "auth/ngx_http_chantier_session.h"
 #include "api/ngx_http_chantier_api.h"
+#include "core/ngx_http_chantier_thread.h"
 
 
 #define NGX_HTTP_CHANTIER_JSON_LIMIT  (1024 * 1024)
 
 
 ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_chantier_router_init(ngx_conf_t *cf);
 
 static ngx_int_t ngx_http_chantier_router_find(ngx_http_request_t *r,
     ngx_str_t *path, ngx_http_chantier_ctx_t *ctx);
@@ -29,11 +31,29 @@ static ngx_int_t ngx_http_chantier_router_match(ngx_str_t *path,
 static ngx_int_t ngx_http_chantier_router_answer_now(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 static void ngx_http_chantier_router_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chantier_router_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
 static ngx_int_t ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+static ngx_int_t ngx_http_chantier_router_read_file(void *data);
+static void ngx_http_chantier_router_file_read(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_chantier_router_session(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static ngx_int_t ngx_http_chantier_router_is_json(ngx_http_request_t *r);
+
+
+/* the body of a file-backed request body, read in a pool thread */
+typedef struct {
+    ngx_chain_t                  *bufs;
+    u_char                       *dst;
+    ngx_err_t                     err;
+} ngx_http_chantier_router_file_t;
+
+
+static ngx_http_request_body_filter_pt  ngx_http_chantier_next_body_filter;
 
 
 static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
@@ -310,11 +330,56 @@ ngx_http_chantier_router_answer_now(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/*
+ * The route's byte limit as the body arrives, chunked or not: an answer of
+ * 413 (made JSON by the location's error_page) as soon as it is passed,
+ * rather than after megabytes written to a temporary file.  nginx's
+ * chunked parser calls this with the decoded data.
+ */
+
+ngx_int_t
+ngx_http_chantier_router_init(ngx_conf_t *cf)
+{
+    ngx_http_chantier_next_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_chantier_router_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chantier_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t              *cl;
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (ctx == NULL || ctx->route == NULL || r != r->main) {
+        return ngx_http_chantier_next_body_filter(r, in);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        ctx->body_received += ngx_buf_size(cl->buf);
+    }
+
+    if (ctx->body_received > (off_t) ctx->route->max_body) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "chantier: request body over the %uz bytes of its "
+                      "route, refused as it arrives", ctx->route->max_body);
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    return ngx_http_chantier_next_body_filter(r, in);
+}
+
+
 static void
 ngx_http_chantier_router_body(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
-    ngx_http_chantier_ctx_t  *ctx;
+    ngx_int_t                         rc;
+    ngx_http_chantier_ctx_t          *ctx;
+    ngx_http_chantier_router_file_t  *file;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
@@ -326,11 +391,42 @@ ngx_http_chantier_router_body(ngx_http_request_t *r)
         return;
     }
 
+    if (rc == NGX_AGAIN) {
+        /* a part of it is in a temporary file: read off the loop */
+
+        file = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_router_file_t));
+        if (file == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        file->bufs = r->request_body->bufs;
+        file->dst = ctx->body.data;
+
+        if (ngx_http_chantier_thread_post(r, file,
+                                          ngx_http_chantier_router_read_file,
+                                          ngx_http_chantier_router_file_read)
+            != NGX_OK)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
+    ngx_http_chantier_router_session(r, ctx);
+}
+
+
+static void
+ngx_http_chantier_router_session(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
     if (ctx->route->auth == NGX_HTTP_CHANTIER_AUTH_NONE) {
         ngx_http_chantier_router_authenticated(r, ctx);
         return;
@@ -342,10 +438,11 @@ ngx_http_chantier_router_body(ngx_http_request_t *r)
 
 
 /*
- * The body in one piece: JSON parsing wants it contiguous.  A body larger
- * than client_body_buffer_size sits in a temporary file; reading it back
- * is a small blocking read of at most the route's limit (README advises a
- * buffer as large as the JSON limit, so that this does not happen).
+ * The body in one piece: JSON parsing wants it contiguous.  NGX_OK when it
+ * is in ctx->body; NGX_AGAIN when a part of it waits in the temporary file
+ * nginx wrote (a body larger than client_body_buffer_size): ctx->body is
+ * then allocated and the file is read in a pool thread, never with a
+ * blocking read on the event loop.
  */
 
 static ngx_int_t
@@ -354,8 +451,8 @@ ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
 {
     u_char       *p;
     size_t        len;
-    ssize_t       n;
     ngx_buf_t    *b;
+    ngx_uint_t    in_file;
     ngx_chain_t  *cl;
 
     if (r->request_body == NULL || r->request_body->bufs == NULL) {
@@ -363,11 +460,18 @@ ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
     }
 
     len = 0;
+    in_file = 0;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
-        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
-                          : (size_t) (b->last - b->pos);
+
+        if (b->in_file) {
+            len += (size_t) (b->file_last - b->file_pos);
+            in_file = 1;
+
+        } else {
+            len += (size_t) (b->last - b->pos);
+        }
     }
 
     if (len > ctx->route->max_body) {
@@ -383,28 +487,84 @@ ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ctx->body.len = len;
+
+    if (in_file) {
+        return NGX_AGAIN;
+    }
+
     p = ctx->body.data;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
 
-        if (b->in_file) {
-            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos);
-            if (n != b->file_last - b->file_pos) {
+    return NGX_OK;
+}
+
+
+/* in a pool thread: the buffers in order, those in the file with pread() */
+
+static ngx_int_t
+ngx_http_chantier_router_read_file(void *data)
+{
+    ngx_http_chantier_router_file_t *file = data;
+
+    u_char       *p;
+    ssize_t       n;
+    size_t        want;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    p = file->dst;
+
+    for (cl = file->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        want = (size_t) (b->file_last - b->file_pos);
+
+        while (want > 0) {
+            n = pread(b->file->fd, p, want,
+                      b->file_last - (off_t) want);
+
+            if (n <= 0) {
+                file->err = (n == 0) ? NGX_EINVAL : ngx_errno;
                 return NGX_ERROR;
             }
 
             p += n;
-            continue;
+            want -= n;
         }
-
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
     }
 
-    ctx->body.len = p - ctx->body.data;
-
     return NGX_OK;
+}
+
+
+static void
+ngx_http_chantier_router_file_read(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_chantier_ctx_t          *ctx;
+    ngx_http_chantier_router_file_t  *file = data;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, file->err,
+                      "chantier: reading the request body's temporary "
+                      "file failed");
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_router_session(r, ctx);
 }
 
 
@@ -413,6 +573,7 @@ ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     char       *message;
+    ngx_int_t   rc;
     ngx_str_t   error;
 
     if (ctx->authenticated
@@ -449,14 +610,21 @@ ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
             return;
         }
 
-        ctx->json = ngx_http_chantier_json_parse(r->pool, &ctx->body, &error);
+        rc = ngx_http_chantier_json_parse(r->pool, &ctx->body, &ctx->json,
+                                          &error);
 
-        if (ctx->json == NULL) {
-            message = (error.len == 0)
+        if (rc != NGX_OK) {
+            message = (rc == NGX_ERROR)
                       ? NULL : ngx_http_chantier_cstring(r->pool, &error);
 
             if (message == NULL) {
                 ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            if (rc == NGX_ABORT) {
+                ngx_http_chantier_send_error(r,
+                    NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "too_large", message);
                 return;
             }
 

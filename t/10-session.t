@@ -12,7 +12,7 @@ use warnings;
 
 use Test::More;
 use Digest::SHA qw(sha256_hex);
-use Time::HiRes qw(time);
+use Time::HiRes qw(sleep time);
 
 use lib 't/lib';
 use ChantierTest;
@@ -498,6 +498,59 @@ subtest 'at most 20 sessions per user (chantier_sessions_per_user): the oldest e
     is redis_cli('scard', $set), 1, 'one session left in the set';
     is_error $clients[2]->api(GET => 'me'), 401, 'not_logged_in',
         'the others have ended';
+};
+
+
+subtest 'guessing the current password of POST me/password: 429 after 5' => sub {
+    my ($c, $u) = client_for(role => 'client');
+    my $attempt = sub {
+        $c->api(POST => 'me/password',
+                { current_password => $_[0], new_password => 'un-nouveau-mot-de-passe' });
+    };
+
+    is_error $attempt->("faux-$_"), 403, 'wrong_password', "wrong guess $_"
+        for 1 .. 5;
+
+    my $r = $attempt->('faux-6');
+    is_error $r, 429, 'too_many_attempts', 'the sixth guess: 429';
+    like $r->{headers}{'retry-after'} // '', qr/^[1-9]\d*$/, 'Retry-After';
+
+    $r = $attempt->($u->{password});
+    is_error $r, 429, 'too_many_attempts',
+        'even the right password now waits';
+    is $c->api(GET => 'me')->{status}, 200, 'the session is still open';
+
+    # the counter is the account's: a right password before the fifth
+    # wrong one clears it
+    my ($d, $v) = client_for(role => 'client');
+    $d->api(POST => 'me/password',
+            { current_password => "faux-$_", new_password => 'xxxxxxxxxxxx' })
+        for 1 .. 4;
+    $r = $d->api(POST => 'me/password',
+                 { current_password => $v->{password},
+                   new_password => 'un-nouveau-mot-de-passe' });
+    is $r->{status}, 204, 'four wrong guesses, then the right one: 204';
+    is redis_cli('exists', "chantier:fails:password:$v->{id}"), 0,
+        'the success cleared the account\'s counter';
+};
+
+
+subtest 'logins being hashed when nginx reloads all succeed' => sub {
+    my @users = map { create_user(role => 'client') } 1 .. 12;
+    my $offset = error_log_size();
+
+    my @statuses = parallel(
+        (map { my $u = $_; sub { client()->login($u->{login}, $u->{password}) } }
+             @users),
+        sub { sleep 0.15; reload_nginx(); { status => 'reloaded' } });
+
+    is pop(@statuses), 'reloaded', 'nginx reloaded during the logins';
+    is "@statuses", join(' ', (200) x 12), '12 logins: 200 each';
+
+    my @left = grep { /left in connection|aborting/ }
+                    error_log_since($offset);
+    is scalar(@left), 0, 'no worker exited with a connection open'
+        or diag @left[0 .. ($#left < 4 ? $#left : 4)];
 };
 
 

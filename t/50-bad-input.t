@@ -672,15 +672,47 @@ my $health = "GET /api/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 my $post = "POST /api/session HTTP/1.1\r\nHost: t\r\n"
     . "Content-Type: application/json\r\n";
 
+# A chunked body is refused the moment it passes its route's limit: nginx
+# then answers 413 and closes the connection rather than read on a body of
+# unknown size only to keep the connection (a pipelined request after it
+# is not answered; the client opens a new connection).
 subtest 'chunked 1 MiB + 1, then a request on the same connection' => sub {
     my @a = raw_http($post . "Transfer-Encoding: chunked\r\n\r\n"
         . chunked($at_limit . ' ', 65536) . $health);
 
-    is scalar(@a), 2, 'chunked 1 MiB + 1, then health on the same connection:'
-        . ' two answers';
     is $a[0]{status}, 413, 'chunked 1 MiB + 1: 413';
     is json_code($a[0]), 'too_large', 'chunked 1 MiB + 1: too_large';
-    is $a[1]{status}, 200, 'chunked 1 MiB + 1: the next request is answered';
+    is scalar(@a), 1, 'chunked 1 MiB + 1: the connection closes after it';
+    is api(GET => 'health')->{status}, 200,
+        'chunked 1 MiB + 1: a new connection is answered';
+};
+
+subtest 'chunked past the route limit and never finished: 413 as it arrives' => sub {
+    # 2 MiB of chunks and no last chunk: the client would go on sending;
+    # the limit must be seen on the way, not at the end that never comes
+    (my $open_ended = chunked('x' x (2 * $MiB), 65536)) =~ s/0\r\n\r\n$//;
+
+    my @a = raw_http($post . "Transfer-Encoding: chunked\r\n\r\n"
+        . $open_ended, want => 1);
+
+    is scalar(@a), 1, 'an answer before the body ends';
+    is $a[0] && $a[0]{status}, 413, '413';
+    is $a[0] && json_code($a[0]), 'too_large', 'too_large, in JSON';
+};
+
+subtest 'a body that nginx kept in a temporary file is read off the loop' => sub {
+    # /espace-client/api/ keeps 16k of a body in memory (scripts/stack): a
+    # post of 20,000 three-byte characters (60 KB) goes to a file
+    my ($c) = client_for(role => 'employee');
+    my $fiche = create_chantier(client_id => create_user(role => 'client')->{id});
+    my $text = "\x{20ac}" x 19_999;
+
+    my $r = $c->api(POST => "/espace-client/api/fiches/$fiche->{id}/posts",
+                    { body => delta($text) });
+    is $r->{status}, 201, 'POST of 60 KB through the small buffer: 201'
+        or diag substr($r->{raw}, 0, 300);
+    is $r->{json} && $r->{json}{body}{ops}[0]{insert}, "$text\n",
+        'the text arrived whole and in order';
 };
 
 subtest 'chunked 3 MiB' => sub {
@@ -689,8 +721,9 @@ subtest 'chunked 3 MiB' => sub {
 
     is $a[0]{status}, 413, 'chunked 3 MiB: 413';
     is json_code($a[0]), 'too_large', 'chunked 3 MiB: too_large';
-    is $a[1] && $a[1]{status}, 200,
-        'chunked 3 MiB: the next request is answered';
+    is scalar(@a), 1, 'chunked 3 MiB: the connection closes after it';
+    is api(GET => 'health')->{status}, 200,
+        'chunked 3 MiB: a new connection is answered';
 };
 
 subtest 'chunked small body in 5-byte chunks' => sub {

@@ -2,8 +2,12 @@
  * GET /me, PATCH /me and POST /me/password: the logged-in user's account.
  *
  * A password change is:
- *     stored hash (PostgreSQL) -> verify current + hash new (thread pool)
- *     -> store (PostgreSQL) -> end the user's other sessions (Redis) -> 204
+ *     count the attempt (Redis) -> stored hash (PostgreSQL) -> verify
+ *     current + hash new (thread pool) -> store (PostgreSQL) -> end the
+ *     user's other sessions (Redis) -> 204
+ *
+ * The attempt is counted as a login's is (auth/ngx_http_chantier_login_
+ * limit.h): a session holder cannot guess the current password faster.
  */
 
 #include <ngx_config.h>
@@ -17,6 +21,13 @@
 #include "../auth/ngx_http_chantier_session.h"
 #include "../auth/ngx_http_chantier_password.h"
 #include "../core/ngx_http_chantier_thread.h"
+#include "../auth/ngx_http_chantier_login_limit.h"
+
+
+typedef struct {
+    ngx_http_chantier_password_job_t  job;
+    ngx_http_chantier_login_limit_t   limit;
+} ngx_http_chantier_password_change_t;
 
 
 static void ngx_http_chantier_me_read(ngx_http_request_t *r, PGresult *res,
@@ -26,6 +37,8 @@ static void ngx_http_chantier_me_send(ngx_http_request_t *r,
 static void ngx_http_chantier_me_patched(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_me_patch_done(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+static void ngx_http_chantier_me_password_counted(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_me_password_stored(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
@@ -202,10 +215,10 @@ void
 ngx_http_chantier_api_me_password(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_int_t                          rc;
-    const char                        *params[1];
-    ngx_http_chantier_json_t          *current, *member;
-    ngx_http_chantier_password_job_t  *job;
+    ngx_int_t                             rc;
+    ngx_http_chantier_json_t             *current, *member;
+    ngx_http_chantier_password_job_t     *job;
+    ngx_http_chantier_password_change_t  *change;
 
     for (member = ctx->json->child; member; member = member->next) {
         if ((member->key.len != sizeof("current_password") - 1
@@ -232,13 +245,15 @@ ngx_http_chantier_api_me_password(ngx_http_request_t *r,
         return;
     }
 
-    job = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_password_job_t));
-    if (job == NULL) {
+    change = ngx_pcalloc(r->pool,
+                         sizeof(ngx_http_chantier_password_change_t));
+    if (change == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ctx->data = job;
+    ctx->data = change;
+    job = &change->job;
 
     rc = ngx_http_chantier_api_new_password(r, ctx, "new_password",
                                             &job->new_password,
@@ -262,6 +277,18 @@ ngx_http_chantier_api_me_password(ngx_http_request_t *r,
         return;
     }
 
+    ngx_http_chantier_login_limit_count(r, ctx, &change->limit, "password",
+                                        (char *) ctx->session.user_id_text.data,
+                                        ngx_http_chantier_me_password_counted);
+}
+
+
+static void
+ngx_http_chantier_me_password_counted(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    const char  *params[1];
+
     params[0] = (char *) ctx->session.user_id_text.data;
 
     ngx_http_chantier_api_query(r,
@@ -274,12 +301,12 @@ static void
 ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t                          stored;
-    ngx_http_chantier_ctx_t           *ctx;
-    ngx_http_chantier_password_job_t  *job;
+    ngx_str_t                             stored;
+    ngx_http_chantier_ctx_t              *ctx;
+    ngx_http_chantier_password_change_t  *change;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
-    job = ctx->data;
+    change = ctx->data;
 
     if (rc != NGX_OK) {
         ngx_http_chantier_api_send_result(r, res, rc);
@@ -298,9 +325,9 @@ ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    job->stored = (char *) stored.data;
+    change->job.stored = (char *) stored.data;
 
-    if (ngx_http_chantier_thread_post(r, job,
+    if (ngx_http_chantier_thread_post(r, &change->job,
                                          ngx_http_chantier_password_run,
                                          ngx_http_chantier_me_password_checked)
            != NGX_OK)
@@ -314,17 +341,22 @@ static void
 ngx_http_chantier_me_password_checked(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
 {
-    const char                        *params[2];
-    ngx_http_chantier_ctx_t           *ctx;
-    ngx_http_chantier_password_job_t  *job = data;
+    const char                           *params[2];
+    ngx_http_chantier_ctx_t              *ctx;
+    ngx_http_chantier_password_job_t     *job = data;
+    ngx_http_chantier_password_change_t  *change;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    change = ctx->data;
 
+    /* a wrong guess stays counted */
     if (!job->verified) {
         ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "wrong_password",
             "Le mot de passe actuel est incorrect.");
         return;
     }
+
+    ngx_http_chantier_login_limit_success(&change->limit);
 
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

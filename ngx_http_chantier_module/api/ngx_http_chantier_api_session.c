@@ -108,7 +108,8 @@ ngx_http_chantier_api_session_create(ngx_http_request_t *r,
         *p = ngx_tolower(*p);
     }
 
-    ngx_http_chantier_login_limit_count(r, ctx, &login->limit, login->login,
+    ngx_http_chantier_login_limit_count(r, ctx, &login->limit, "login",
+                                        login->login,
                                         ngx_http_chantier_login_counted);
 }
 

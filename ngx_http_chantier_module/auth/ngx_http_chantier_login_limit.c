@@ -26,7 +26,7 @@ static void ngx_http_chantier_login_limit_counted(ngx_http_request_t *r,
 void
 ngx_http_chantier_login_limit_count(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, ngx_http_chantier_login_limit_t *limit,
-    char *login, ngx_http_chantier_handler_pt next)
+    const char *what, const char *account, ngx_http_chantier_handler_pt next)
 {
     size_t       lens[5];
     ngx_str_t   *addr;
@@ -34,8 +34,8 @@ ngx_http_chantier_login_limit_count(ngx_http_request_t *r,
 
     addr = &r->connection->addr_text;
 
-    limit->login_key.len = sizeof("chantier:fails:login:") - 1
-                           + ngx_strlen(login);
+    limit->login_key.len = sizeof("chantier:fails::") - 1 + ngx_strlen(what)
+                           + ngx_strlen(account);
     limit->login_key.data = ngx_pnalloc(r->pool, limit->login_key.len);
 
     limit->address_key.len = sizeof("chantier:fails:address:") - 1
@@ -47,7 +47,7 @@ ngx_http_chantier_login_limit_count(ngx_http_request_t *r,
         return;
     }
 
-    ngx_sprintf(limit->login_key.data, "chantier:fails:login:%s", login);
+    ngx_sprintf(limit->login_key.data, "chantier:fails:%s:%s", what, account);
     ngx_sprintf(limit->address_key.data, "chantier:fails:address:%V", addr);
 
     args[0] = (char *) limit->login_key.data;

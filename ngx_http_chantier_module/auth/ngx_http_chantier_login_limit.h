@@ -1,8 +1,10 @@
 /*
- * Login limits: 5 failed attempts per login, or 100 per client address,
- * within 15 minutes, then 429 until the oldest attempts are forgotten.
- * The counters are Redis keys chantier:fails:login:<login> and
- * chantier:fails:address:<ip> (core/lua/login_check.lua, login_success.lua).
+ * Limits on guessing a password: 5 failed attempts per account, or 100 per
+ * client address, within 15 minutes, then 429 until the oldest attempts
+ * are forgotten.  They count logins (chantier:fails:login:<login>) and the
+ * current password a password change must give
+ * (chantier:fails:password:<user id>), with chantier:fails:address:<ip>
+ * shared by both (core/lua/login_check.lua, login_success.lua).
  */
 
 #ifndef _NGX_HTTP_CHANTIER_LOGIN_LIMIT_H_INCLUDED_
@@ -23,13 +25,14 @@ typedef struct {
 
 
 /*
- * Counts an attempt of "login" (lower-case, NUL-terminated) from the
- * request's address, then next; or answers 429 with Retry-After when the
- * attempts are used up, 503 when Redis does not answer.
+ * Counts an attempt on "account" (a lower-case login for "login", a user
+ * id for "password"; NUL-terminated) from the request's address, then
+ * next; or answers 429 with Retry-After when the attempts are used up, 503
+ * when Redis does not answer.
  */
 void ngx_http_chantier_login_limit_count(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, ngx_http_chantier_login_limit_t *limit,
-    char *login, ngx_http_chantier_handler_pt next);
+    const char *what, const char *account, ngx_http_chantier_handler_pt next);
 
 /* a successful login takes back the attempts it was counted; not awaited */
 void ngx_http_chantier_login_limit_success(

@@ -214,7 +214,7 @@ ngx_http_chantier_send_too_many(ngx_http_request_t *r, time_t seconds)
 
     ngx_http_chantier_send_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
         "too_many_attempts",
-        "Trop de tentatives de connexion. Réessayez plus tard.");
+        "Trop de tentatives. Réessayez plus tard.");
 }
 
 

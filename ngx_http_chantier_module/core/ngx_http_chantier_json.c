@@ -51,14 +51,18 @@ typedef struct {
     ngx_uint_t                    depth;
 
     ngx_str_t                     key;         /* name of the next member */
+    ngx_uint_t                    values;      /* nodes made so far */
 
     ngx_str_t                    *error;
     unsigned                      failed:1;    /* *error is set */
     unsigned                      nomem:1;
     unsigned                      utf8:1;      /* a text was refused */
+    unsigned                      too_many:1;  /* MAX_VALUES passed */
 } ngx_http_chantier_json_parser_t;
 
 
+static ngx_http_chantier_json_t *ngx_http_chantier_json_tree(
+    ngx_http_chantier_json_parser_t *p, ngx_str_t *in);
 static size_t ngx_http_chantier_json_printed_len(
     ngx_http_chantier_json_t *value);
 static u_char *ngx_http_chantier_json_print_value(u_char *p,
@@ -116,14 +120,11 @@ static yajl_callbacks  ngx_http_chantier_json_callbacks = {
  * caller answers with a 500 rather than blaming the client.
  */
 
-ngx_http_chantier_json_t *
+ngx_int_t
 ngx_http_chantier_json_parse(ngx_pool_t *pool, ngx_str_t *in,
-    ngx_str_t *error)
+    ngx_http_chantier_json_t **root, ngx_str_t *error)
 {
-    size_t                            offset;
-    yajl_handle                       yh;
-    yajl_status                       rc;
-    ngx_http_chantier_json_parser_t   p;
+    ngx_http_chantier_json_parser_t  p;
 
     ngx_str_null(error);
 
@@ -131,16 +132,40 @@ ngx_http_chantier_json_parse(ngx_pool_t *pool, ngx_str_t *in,
     p.pool = pool;
     p.error = error;
 
+    *root = ngx_http_chantier_json_tree(&p, in);
+
+    if (*root != NULL) {
+        return NGX_OK;
+    }
+
+    if (p.nomem) {
+        ngx_str_null(error);
+        return NGX_ERROR;
+    }
+
+    return p.too_many ? NGX_ABORT : NGX_DECLINED;
+}
+
+
+static ngx_http_chantier_json_t *
+ngx_http_chantier_json_tree(ngx_http_chantier_json_parser_t *p,
+    ngx_str_t *in)
+{
+    size_t        offset;
+    yajl_handle   yh;
+    yajl_status   rc;
+
     if (in->len == 0) {
-        ngx_http_chantier_json_set_error(&p,
+        ngx_http_chantier_json_set_error(p,
                                      "Le corps de la requête est vide.", 0);
         return NULL;
     }
 
-    yh = yajl_alloc(&ngx_http_chantier_json_callbacks, NULL, &p);
+    yh = yajl_alloc(&ngx_http_chantier_json_callbacks, NULL, p);
     if (yh == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, pool->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, p->pool->log, 0,
                       "chantier: yajl_alloc() failed");
+        p->nomem = 1;
         return NULL;
     }
 
@@ -164,9 +189,9 @@ ngx_http_chantier_json_parse(ngx_pool_t *pool, ngx_str_t *in,
     if (rc != yajl_status_ok) {
 
         if (rc == yajl_status_error) {
-            ngx_http_chantier_json_yajl_error(&p, yh, in, offset);
+            ngx_http_chantier_json_yajl_error(p, yh, in, offset);
 
-        } else if (p.utf8) {
+        } else if (p->utf8) {
 
             /*
              * A decoded text was not UTF-8: when it came from a lone
@@ -175,16 +200,16 @@ ngx_http_chantier_json_parse(ngx_pool_t *pool, ngx_str_t *in,
              * every escape up to "offset", so the scan can trust them.
              */
 
-            p.failed = 0;
+            p->failed = 0;
 
             if (offset > in->len) {
                 offset = in->len;
             }
 
-            if (ngx_http_chantier_json_check_surrogates(&p, in, offset)
+            if (ngx_http_chantier_json_check_surrogates(p, in, offset)
                 == NGX_OK)
             {
-                ngx_http_chantier_json_set_error(&p, "Texte UTF-8 invalide",
+                ngx_http_chantier_json_set_error(p, "Texte UTF-8 invalide",
                                                  offset ? offset : 1);
             }
         }
@@ -193,20 +218,16 @@ ngx_http_chantier_json_parse(ngx_pool_t *pool, ngx_str_t *in,
 
         yajl_free(yh);
 
-        if (p.nomem) {
-            ngx_str_null(error);
-        }
-
         return NULL;
     }
 
     yajl_free(yh);
 
-    if (ngx_http_chantier_json_check_surrogates(&p, in, in->len) != NGX_OK) {
+    if (ngx_http_chantier_json_check_surrogates(p, in, in->len) != NGX_OK) {
         return NULL;
     }
 
-    return p.root;
+    return p->root;
 }
 
 
@@ -667,6 +688,18 @@ ngx_http_chantier_json_add(ngx_http_chantier_json_parser_t *p,
     ngx_http_chantier_json_type_e type)
 {
     ngx_http_chantier_json_t  *node, *parent;
+
+    /*
+     * A node costs its 64 bytes however small the value: 1 MiB of
+     * "[0,0,..." would make 34 MB of them.  The bound keeps a body's tree
+     * within a few megabytes.
+     */
+    if (++p->values > NGX_HTTP_CHANTIER_JSON_MAX_VALUES) {
+        p->too_many = 1;
+        ngx_http_chantier_json_set_error(p,
+            "Le corps de la requête contient trop de valeurs JSON.", 0);
+        return NULL;
+    }
 
     node = ngx_pcalloc(p->pool, sizeof(ngx_http_chantier_json_t));
     if (node == NULL) {

@@ -15,7 +15,15 @@
 #include "../ngx_http_chantier_module.h"
 
 
-#define NGX_HTTP_CHANTIER_JSON_MAX_DEPTH  32
+#define NGX_HTTP_CHANTIER_JSON_MAX_DEPTH   32
+
+/*
+ * Values (64-byte nodes) in one body: a Delta at its 20,000 characters,
+ * one op per character with two attributes, makes 100,002; twice that is
+ * 12.8 MB of tree at the most, where 1 MiB of "[0,0,..." made 34 MB.  The
+ * routes with small bodies have smaller byte limits besides.
+ */
+#define NGX_HTTP_CHANTIER_JSON_MAX_VALUES  200000
 
 
 typedef enum {
@@ -40,12 +48,14 @@ struct ngx_http_chantier_json_s {
 
 
 /*
- * Parses "in".  Returns the root or NULL; on NULL, *error is set to a short
- * French sentence saying what is wrong, suitable for the "message" of a 400
- * invalid_json answer, or is empty when the pool ran out of memory (500).
+ * Parses "in" into *root.  NGX_OK; NGX_DECLINED for a body that is not
+ * JSON we accept, NGX_ABORT for one of more than
+ * NGX_HTTP_CHANTIER_JSON_MAX_VALUES values (413), *error then being a
+ * short French sentence saying what is wrong, for the "message" of the
+ * answer; NGX_ERROR when the pool ran out of memory (500).
  */
-ngx_http_chantier_json_t *ngx_http_chantier_json_parse(ngx_pool_t *pool,
-    ngx_str_t *in, ngx_str_t *error);
+ngx_int_t ngx_http_chantier_json_parse(ngx_pool_t *pool, ngx_str_t *in,
+    ngx_http_chantier_json_t **root, ngx_str_t *error);
 
 /* the member "key" of an object, or NULL */
 ngx_http_chantier_json_t *ngx_http_chantier_json_get(

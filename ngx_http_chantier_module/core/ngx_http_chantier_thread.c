@@ -6,6 +6,12 @@
  * through the pool's notification, and the request is held by
  * r->main->blocked meanwhile, so that nginx neither finalizes nor frees it
  * while a thread may still write into its memory.
+ *
+ * A graceful exit (reload, quit) waits for the worker's timers that are
+ * not cancelable, not for thread tasks: without one of its own, a worker
+ * told to quit during a login would exit under it, dropping the answer.
+ * So each task holds such a timer ("alive") from its post to its
+ * completion.
  */
 
 #include <ngx_config.h>
@@ -34,11 +40,17 @@ typedef struct {
     ngx_http_chantier_thread_run_pt    run;
     ngx_http_chantier_thread_done_pt   done;
     ngx_int_t                          rc;        /* run's, for done */
+    ngx_event_t                        alive;     /* keeps the worker */
 } ngx_http_chantier_thread_t;
 
 
 static void ngx_http_chantier_thread_handler(void *data, ngx_log_t *log);
 static void ngx_http_chantier_thread_event(ngx_event_t *ev);
+static void ngx_http_chantier_thread_alive(ngx_event_t *ev);
+
+
+/* how often a task still running says so, at "info" */
+#define NGX_HTTP_CHANTIER_THREAD_ALIVE  60000
 
 
 ngx_int_t
@@ -76,6 +88,11 @@ ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
 
     r->main->blocked++;
 
+    t->alive.handler = ngx_http_chantier_thread_alive;
+    t->alive.data = r;
+    t->alive.log = r->connection->log;
+    ngx_add_timer(&t->alive, NGX_HTTP_CHANTIER_THREAD_ALIVE);
+
     return NGX_OK;
 }
 
@@ -111,6 +128,10 @@ ngx_http_chantier_thread_event(ngx_event_t *ev)
 
     r->main->blocked--;
 
+    if (t->alive.timer_set) {
+        ngx_del_timer(&t->alive);
+    }
+
     if (t->rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ALERT, c->log, 0,
                       "chantier: thread-pool task failed");
@@ -119,4 +140,16 @@ ngx_http_chantier_thread_event(ngx_event_t *ev)
     t->done(r, t->data, t->rc);
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/* a task that runs for a minute is worth a line; the worker keeps waiting */
+
+static void
+ngx_http_chantier_thread_alive(ngx_event_t *ev)
+{
+    ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                  "chantier: a thread-pool task is still running");
+
+    ngx_add_timer(ev, NGX_HTTP_CHANTIER_THREAD_ALIVE);
 }

@@ -118,9 +118,7 @@ parse_len(const char *text, size_t len)
     in.data = (u_char *) text;
     in.len = len;
 
-    j = ngx_http_chantier_json_parse(&fake_pool, &in, &perr);
-
-    if (j == NULL) {
+    if (ngx_http_chantier_json_parse(&fake_pool, &in, &j, &perr) != NGX_OK) {
         printf("# JSON refused: %.*s\n", (int) perr.len, perr.data);
     }
 

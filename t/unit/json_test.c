@@ -77,17 +77,21 @@ ngx_sprintf(u_char *buf, const char *fmt, ...)
 
 static ngx_pool_t  fake_pool;
 static ngx_str_t   err;
+static ngx_int_t   parse_rc;           /* of the last parse */
 
 
 static ngx_http_chantier_json_t *
 parse_len(const char *text, size_t len)
 {
-    ngx_str_t  in;
+    ngx_str_t                  in;
+    ngx_http_chantier_json_t  *j;
 
     in.data = (u_char *) text;
     in.len = len;
 
-    return ngx_http_chantier_json_parse(&fake_pool, &in, &err);
+    parse_rc = ngx_http_chantier_json_parse(&fake_pool, &in, &j, &err);
+
+    return j;
 }
 
 
@@ -488,9 +492,27 @@ test_big(void)
 
     buf[2 * n] = ']';
 
+    /* 1 MiB of them would be 34 MB of nodes: over the bound, refused */
     j = parse_len(buf, 2 * n + 1);
-    ok(j && j->type == NGX_HTTP_CHANTIER_JSON_ARRAY && j->count == n,
-       "array of 524287 elements (1 MiB) accepted");
+    ok(j == NULL && parse_rc == NGX_ABORT && err_has("trop de valeurs"),
+       "array of 524287 elements (1 MiB): NGX_ABORT, too many values");
+
+    /* up to the bound: the array and its elements */
+    n = NGX_HTTP_CHANTIER_JSON_MAX_VALUES - 1;
+    buf[2 * n] = ']';
+
+    j = parse_len(buf, 2 * n + 1);
+    ok(j && parse_rc == NGX_OK && j->type == NGX_HTTP_CHANTIER_JSON_ARRAY
+       && j->count == n,
+       "array of NGX_HTTP_CHANTIER_JSON_MAX_VALUES - 1 elements accepted");
+
+    buf[2 * n] = ',';
+    buf[2 * n + 1] = '0';
+    buf[2 * n + 2] = ']';
+
+    j = parse_len(buf, 2 * n + 3);
+    ok(j == NULL && parse_rc == NGX_ABORT,
+       "one value more: NGX_ABORT");
 
     free(buf);
 }
