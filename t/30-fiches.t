@@ -197,4 +197,28 @@ subtest 'ids that are no ids' => sub {
     is_error $r, 404, 'not_found', 'employee: GET fiches/0';
 };
 
+# An account deactivated while one of its sessions is still open (its end
+# not yet heard, or written straight into the database) reads no fiche:
+# the access check looks at the account as it is now, not at the session.
+subtest 'a session outliving its account\'s deactivation' => sub {
+    my ($c, $u) = client_for(role => 'client');
+    my ($e, $eu) = client_for(role => 'employee');
+    my $f = create_chantier(client_id => $u->{id});
+
+    is $c->api(GET => "fiches/$f->{id}")->{status}, 200,
+        'the client reads the fiche';
+    is $e->api(GET => "fiches/$f->{id}")->{status}, 200,
+        'the employee reads the fiche';
+
+    psql("update chantier.users set active = false"
+         . " where id in ($u->{id}, $eu->{id})");
+
+    is_error $c->api(GET => "fiches/$f->{id}"), 404, 'not_found',
+        'the client\'s session, its account inactive: 404';
+    is_error $e->api(GET => "fiches/$f->{id}"), 404, 'not_found',
+        'the employee\'s session, its account inactive: 404';
+    is_error $c->api(GET => "fiches/$f->{id}/events"), 404, 'not_found',
+        'no event stream either';
+};
+
 done_testing;

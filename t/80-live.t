@@ -311,24 +311,31 @@ subtest 'Redis restarted' => sub {
 
     start_redis();
 
-    # a stream that ended meanwhile reconnects as a browser would
+    # Messages may have been missed while the subscriber was away (session
+    # ends among them): every stream ends, its page reconnects and is
+    # checked again.  The backoff of the reconnection is at most 5 s.
     for my $i (0 .. $#s) {
-        next unless $s[$i]{ended};
-        diag "stream $i ended while Redis was down ($s[$i]{ended}):"
-            . ' reconnecting';
-        $s[$i] = Stream->open($a_c, $fid,
-            headers => { 'Last-Event-ID' => $v });
-    }
-
-    # the backoff of the reconnection is at most 5 s
-    for my $i (0 .. $#s) {
-        my $ev = $s[$i]->next_event(8);
-        is $ev && $ev->{id}, $v, "Redis back: stream $i is told its version"
-            . " again ($v)" or diag 'ended: ' . ($s[$i]{ended} // 'no');
+        $s[$i]->wait_end(8);
+        ok $s[$i]{ended}, "Redis back: stream $i ends, its page reconnects"
+            . " ($s[$i]{ended})";
     }
 
     ok wait_until(sub { $e_c->api(GET => 'me')->{status} == 200 },
         timeout => 10), 'Redis back: the API answers';
+
+    # the pages reconnect with the version they have: nothing is missed
+    $s[$_] = Stream->open($a_c, $fid, headers => { 'Last-Event-ID' => $v })
+        for 0 .. $#s;
+    is scalar(grep { $_->{status} == 200 } @s), 6, 'six streams again';
+
+    my $m = change('Pendant que les pages se reconnectent');
+    my $stale = Stream->open($a_c, $fid, headers => { 'Last-Event-ID' => $v });
+    my $ev = $stale->next_event(3);
+    is $ev && $ev->{id}, $m, 'a page that reconnects late catches up'
+        . " (Last-Event-ID $v, now $m)";
+    $stale->close;
+    gets_event($s[$_], $m, "Redis back: stream $_ gets the change ($m)")
+        for 0 .. $#s;
 
     my $w = change('Après le retour de Redis');
     gets_event($s[$_], $w, "Redis back: a new change reaches stream $_ ($w)")
@@ -363,6 +370,50 @@ subtest 'the end of a session: logout' => sub {
 };
 
 # password change: the user's other sessions end, not the one changing it
+subtest 'the end of a session: a new login from the same browser' => sub {
+    my $c3 = client();
+    is $c3->login($ua->{login}, $ua->{password})->{status}, 200,
+        'the client logs in a second time';
+    my $s3 = Stream->open($c3, $fid);
+    is $s3->{status}, 200, 'a stream of that session';
+
+    # the browser logs in again, sending its cookie: that session ends
+    my $old = $c3->cookie('chantier_session');
+    is $c3->login($ua->{login}, $ua->{password})->{status}, 200,
+        'a login again from that browser';
+    isnt $c3->cookie('chantier_session'), $old, 'a new session id';
+    my $how = ends($s3, 'the old session\'s stream');
+    is $how, 'last chunk', 'the old session\'s stream ends (last chunk)'
+        if $how;
+    stays_open($sa, 'a new login of another session of the same user');
+};
+
+
+subtest 'a session that ended while the subscriber was away' => sub {
+    require Digest::SHA;
+
+    my $c4 = client();
+    is $c4->login($ua->{login}, $ua->{password})->{status}, 200,
+        'the client logs in a second time';
+    my $s4 = Stream->open($c4, $fid);
+    is $s4->{status}, 200, 'a stream of that session';
+
+    # the subscribers drop; the session goes without its message, as a
+    # session-end published in that moment would be lost
+    my $key = 'chantier:session:'
+        . Digest::SHA::sha256_hex($c4->cookie('chantier_session'));
+    redis_cli('client', 'kill', 'type', 'pubsub');
+    is redis_cli('del', $key), 1, 'the session is gone from Redis, unheard';
+
+    my $how = ends($s4, 'once resubscribed, the stream', 8);
+    is(Stream->open($c4, $fid)->{status}, 401,
+        'its page reconnecting gets 401') if $how;
+    $sa->wait_end(8);
+    $sa = Stream->open($a_c, $fid) if $sa->{ended};
+    is $sa->{status}, 200, 'the first session\'s page reconnects: 200';
+};
+
+
 subtest 'the end of a session: password change' => sub {
     my ($x, $u) = client_for(role => 'employee');
     my $y = client();

@@ -686,6 +686,11 @@ $$;
 -- The version of fiche p_fiche_id when p_user_id may see it (its client,
 -- or any employee or administrator), else null.  One lookup by primary key
 -- in each table: it runs on every GET of a fiche, before the cache.
+--
+-- What counts is the account as it is now, active and with its current
+-- role; p_role, the role the session was opened with, is not trusted (a
+-- session can outlive a change for the time its end takes to be heard).
+-- It stays in the signature, which the module and older nodes call.
 create or replace function api.fiche_version(p_user_id bigint, p_role text,
     p_fiche_id bigint)
     returns bigint
@@ -694,8 +699,10 @@ as $$
     select f.version
       from chantier.fiches as f
       join chantier.chantiers as c on c.id = f.id
+      join chantier.users as u on u.id = p_user_id
      where f.id = p_fiche_id
-       and (p_role in ('employee', 'admin') or c.client_id = p_user_id)
+       and u.active
+       and (u.role in ('employee', 'admin') or c.client_id = u.id)
 $$;
 
 -- Records a change of fiche p_fiche_id and returns its new version.  Its

@@ -508,9 +508,14 @@ ngx_http_chantier_live_session_ended(ngx_http_chantier_live_t *live,
 
 
 /*
- * The subscriptions are (again) in place.  After Redis came back, events
- * may have been missed: every open stream gets its last version again, and
- * its page refetches (cheaply: a 304 if nothing changed).
+ * The subscriptions are (again) in place.  While the subscriber was away,
+ * any message may have been missed: a new version, but also the end of a
+ * session (a logout, a deactivation) whose streams must not stay open.
+ * So every open stream ends properly (last chunk): its page reconnects at
+ * once (EventSource), goes through the session and access checks again,
+ * and catches up with Last-Event-ID (an event if it missed a version).
+ * Streams still in their access check were checked after the outage began
+ * and start as usual.
  */
 
 static void
@@ -527,8 +532,8 @@ ngx_http_chantier_live_subscribed(void *data)
     }
 
     ngx_log_error(NGX_LOG_NOTICE, live->log, 0,
-                  "chantier: resubscribed, %ui event streams told to refetch",
-                  live->count);
+                  "chantier: resubscribed, %ui event streams told to "
+                  "reconnect", live->count);
 
     for (q = ngx_queue_head(&live->streams);
          q != ngx_queue_sentinel(&live->streams);
@@ -539,7 +544,7 @@ ngx_http_chantier_live_subscribed(void *data)
                                 in_worker);
 
         if (!stream->pending) {
-            ngx_http_chantier_live_send_version(stream);
+            ngx_http_chantier_live_close(stream, NGX_OK);
         }
     }
 }

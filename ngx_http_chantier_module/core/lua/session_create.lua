@@ -12,7 +12,10 @@
 -- ("s:<session>" on chantier:session-end).  Every loop over the set is
 -- therefore bounded, here and in session_end_others.lua.
 
-redis.call('DEL', KEYS[3])
+-- the old session's event streams end with it, on every node
+if redis.call('DEL', KEYS[3]) == 1 then
+  redis.call('PUBLISH', 'chantier:session-end', 's:' .. KEYS[3])
+end
 redis.call('SREM', KEYS[2], KEYS[3])
 
 local others = {}
