@@ -34,6 +34,8 @@ static char *ngx_http_chantier_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 static void ngx_http_chantier_chomp(char *s);
 static ngx_int_t ngx_http_chantier_statement_timeout(ngx_conf_t *cf,
     ngx_http_chantier_main_conf_t *mcf);
+static char *ngx_http_chantier_cookie_path(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_chantier_init_process(ngx_cycle_t *cycle);
 static void ngx_http_chantier_exit_process(ngx_cycle_t *cycle);
 
@@ -56,7 +58,7 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
 
     { ngx_string("chantier_cookie_path"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_chantier_cookie_path,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_chantier_loc_conf_t, cookie_path),
       NULL },
@@ -129,6 +131,13 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_chantier_main_conf_t, fiche_cache_size),
+      NULL },
+
+    { ngx_string("chantier_thread_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, thread_queue),
       NULL },
 
     { ngx_string("chantier_sessions_per_user"),
@@ -210,6 +219,7 @@ ngx_http_chantier_create_main_conf(ngx_conf_t *cf)
     mcf->fiche_cache_size = NGX_CONF_UNSET_SIZE;
     mcf->events_per_user = NGX_CONF_UNSET_UINT;
     mcf->sessions_per_user = NGX_CONF_UNSET_UINT;
+    mcf->thread_queue = NGX_CONF_UNSET_UINT;
 
     return mcf;
 }
@@ -229,6 +239,7 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(mcf->fiche_cache_size, 64 * 1024 * 1024);
     ngx_conf_init_uint_value(mcf->events_per_user, 10);
     ngx_conf_init_uint_value(mcf->sessions_per_user, 20);
+    ngx_conf_init_uint_value(mcf->thread_queue, 32);
 
     mcf->pg_connect_timeout = mcf->pg_query_timeout;
 
@@ -242,6 +253,12 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"chantier_postgres_timeout\" and "
                            "\"chantier_redis_timeout\" must not be 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->thread_queue == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chantier_thread_queue\" must not be 0");
         return NGX_CONF_ERROR;
     }
 
@@ -334,16 +351,30 @@ ngx_http_chantier_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->cookie_secure, prev->cookie_secure, 1);
     ngx_conf_merge_str_value(conf->cookie_path, prev->cookie_path, "/");
 
-    if (conf->cookie_path.len == 0 || conf->cookie_path.data[0] != '/'
-        || ngx_strlchr(conf->cookie_path.data,
-                       conf->cookie_path.data + conf->cookie_path.len, ';')
-        || ngx_strlchr(conf->cookie_path.data,
-                       conf->cookie_path.data + conf->cookie_path.len, ' '))
+    return NGX_CONF_OK;
+}
+
+
+/* checked here, so that "nginx -t" names the line of the mistake */
+
+static char *
+ngx_http_chantier_cookie_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char       *rv;
+    ngx_str_t  *path;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    path = &((ngx_http_chantier_loc_conf_t *) conf)->cookie_path;
+
+    if (path->len == 0 || path->data[0] != '/'
+        || ngx_strlchr(path->data, path->data + path->len, ';')
+        || ngx_strlchr(path->data, path->data + path->len, ' '))
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"chantier_cookie_path\" must start with \"/\" "
-                           "and contain no \";\" or space");
-        return NGX_CONF_ERROR;
+        return "must start with \"/\" and contain no \";\" or space";
     }
 
     return NGX_CONF_OK;

@@ -33,6 +33,8 @@ typedef struct {
 
     ngx_str_t                     thread_pool_name;
     ngx_thread_pool_t            *thread_pool;
+    ngx_uint_t                    thread_queue;       /* tasks, per worker */
+    ngx_uint_t                    thread_tasks;       /* in this worker */
 
     time_t                        session_idle;
     time_t                        session_lifetime;

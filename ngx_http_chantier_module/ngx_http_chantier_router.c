@@ -403,13 +403,9 @@ ngx_http_chantier_router_body(ngx_http_request_t *r)
         file->bufs = r->request_body->bufs;
         file->dst = ctx->body.data;
 
-        if (ngx_http_chantier_thread_post(r, file,
-                                          ngx_http_chantier_router_read_file,
-                                          ngx_http_chantier_router_file_read)
-            != NGX_OK)
-        {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        }
+        ngx_http_chantier_thread_post(r, file,
+                                      ngx_http_chantier_router_read_file,
+                                      ngx_http_chantier_router_file_read);
 
         return;
     }

@@ -298,7 +298,7 @@ subtest 'refused: nginx -t fails, saying where and why' => sub {
     refused('chantier_cookie_path without a leading slash',
         [location => "location /api/ {\n"
                      . "            chantier_api;\n"
-                     . "            chantier_cookie_path api/;\n"
+                     . "            chantier_cookie_path api/; #<-\n"
                      . "        }"],
         qr/chantier_cookie_path.*must start with/);
 
@@ -306,7 +306,7 @@ subtest 'refused: nginx -t fails, saying where and why' => sub {
         [location => "location /api/ {\n"
                      . "            chantier_api;\n"
                      . "            chantier_cookie_path"
-                     . " \"/api/; Domain=evil\";\n"
+                     . " \"/api/; Domain=evil\"; #<-\n"
                      . "        }"],
         qr/chantier_cookie_path/);
 

@@ -73,13 +73,9 @@ ngx_http_chantier_api_admin_user_create(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_chantier_thread_post(r, &user->job,
-                                      ngx_http_chantier_password_run,
-                                      ngx_http_chantier_admin_user_hashed)
-        != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_thread_post(r, &user->job,
+                                  ngx_http_chantier_password_run,
+                                  ngx_http_chantier_admin_user_hashed);
 }
 
 
@@ -125,13 +121,9 @@ ngx_http_chantier_api_admin_user_patch(ngx_http_request_t *r,
 
     user->ends_sessions = 1;
 
-    if (ngx_http_chantier_thread_post(r, &user->job,
-                                      ngx_http_chantier_password_run,
-                                      ngx_http_chantier_admin_user_hashed)
-        != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_thread_post(r, &user->job,
+                                  ngx_http_chantier_password_run,
+                                  ngx_http_chantier_admin_user_hashed);
 }
 
 

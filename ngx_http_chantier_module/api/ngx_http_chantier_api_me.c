@@ -327,13 +327,9 @@ ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
 
     change->job.stored = (char *) stored.data;
 
-    if (ngx_http_chantier_thread_post(r, &change->job,
-                                         ngx_http_chantier_password_run,
-                                         ngx_http_chantier_me_password_checked)
-           != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_thread_post(r, &change->job,
+                                  ngx_http_chantier_password_run,
+                                  ngx_http_chantier_me_password_checked);
 }
 
 

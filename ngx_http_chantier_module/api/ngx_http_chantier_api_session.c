@@ -177,13 +177,9 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
         }
     }
 
-    if (ngx_http_chantier_thread_post(r, &login->job,
-                                      ngx_http_chantier_password_run,
-                                      ngx_http_chantier_login_verified)
-        != NGX_OK)
-    {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_thread_post(r, &login->job,
+                                  ngx_http_chantier_password_run,
+                                  ngx_http_chantier_login_verified);
 }
 
 

@@ -145,7 +145,8 @@ ngx_http_chantier_send_error(ngx_http_request_t *r, ngx_uint_t status,
 static char  *ngx_http_chantier_http_services[] = {
     "PostgreSQL ne répond pas",
     "Redis ne répond pas",
-    "PostgreSQL et Redis ne répondent pas"
+    "PostgreSQL et Redis ne répondent pas",
+    "le serveur est très chargé"
 };
 
 

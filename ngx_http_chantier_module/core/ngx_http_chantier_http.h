@@ -27,7 +27,8 @@ void ngx_http_chantier_send_error(ngx_http_request_t *r, ngx_uint_t status,
 typedef enum {
     NGX_HTTP_CHANTIER_POSTGRES = 0,
     NGX_HTTP_CHANTIER_REDIS,
-    NGX_HTTP_CHANTIER_POSTGRES_AND_REDIS
+    NGX_HTTP_CHANTIER_POSTGRES_AND_REDIS,
+    NGX_HTTP_CHANTIER_THREADS              /* the thread pool is full */
 } ngx_http_chantier_service_e;
 
 /* 503 with Retry-After, saying which service does not answer */

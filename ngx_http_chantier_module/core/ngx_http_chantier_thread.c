@@ -23,6 +23,7 @@
 
 #include "../ngx_http_chantier_module.h"
 #include "ngx_http_chantier_thread.h"
+#include "ngx_http_chantier_http.h"
 
 
 /*
@@ -53,7 +54,7 @@ static void ngx_http_chantier_thread_alive(ngx_event_t *ev);
 #define NGX_HTTP_CHANTIER_THREAD_ALIVE  60000
 
 
-ngx_int_t
+void
 ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
     ngx_http_chantier_thread_run_pt run, ngx_http_chantier_thread_done_pt done)
 {
@@ -63,9 +64,19 @@ ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
 
+    if (mcf->thread_tasks >= mcf->thread_queue) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "chantier: %ui thread-pool tasks already waiting or "
+                      "running in this worker (chantier_thread_queue)",
+                      mcf->thread_tasks);
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_THREADS);
+        return;
+    }
+
     task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_chantier_thread_t));
     if (task == NULL) {
-        return NGX_ERROR;
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
     t = task->ctx;
@@ -83,17 +94,17 @@ ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "chantier: task not posted to thread pool \"%V\"",
                       &mcf->thread_pool_name);
-        return NGX_ERROR;
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_THREADS);
+        return;
     }
 
     r->main->blocked++;
+    mcf->thread_tasks++;
 
     t->alive.handler = ngx_http_chantier_thread_alive;
     t->alive.data = r;
     t->alive.log = r->connection->log;
     ngx_add_timer(&t->alive, NGX_HTTP_CHANTIER_THREAD_ALIVE);
-
-    return NGX_OK;
 }
 
 
@@ -116,17 +127,21 @@ ngx_http_chantier_thread_handler(void *data, ngx_log_t *log)
 static void
 ngx_http_chantier_thread_event(ngx_event_t *ev)
 {
-    ngx_connection_t            *c;
-    ngx_thread_task_t           *task;
-    ngx_http_request_t          *r;
-    ngx_http_chantier_thread_t  *t;
+    ngx_connection_t               *c;
+    ngx_thread_task_t              *task;
+    ngx_http_request_t             *r;
+    ngx_http_chantier_thread_t     *t;
+    ngx_http_chantier_main_conf_t  *mcf;
 
     task = ev->data;
     t = task->ctx;
     r = t->request;
     c = r->connection;
 
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+
     r->main->blocked--;
+    mcf->thread_tasks--;
 
     if (t->alive.timer_set) {
         ngx_del_timer(&t->alive);

@@ -28,11 +28,13 @@ typedef void (*ngx_http_chantier_thread_done_pt)(ngx_http_request_t *r,
 
 
 /*
- * NGX_OK: run will execute and done will follow, the request is kept
- * alive until then even if the client goes away.  NGX_ERROR: nothing was
- * posted (logged), the caller answers.
+ * Posts the task: run will execute and done will follow, the request kept
+ * alive until then even if the client goes away.  When it cannot be
+ * posted, the request is answered here instead: 503 with Retry-After when
+ * the worker already has chantier_thread_queue tasks waiting or running
+ * (a login storm waits no longer than that queue takes), 500 otherwise.
  */
-ngx_int_t ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
+void ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
     ngx_http_chantier_thread_run_pt run,
     ngx_http_chantier_thread_done_pt done);
 
