@@ -131,6 +131,7 @@ struct ngx_http_chantier_ctx_s {
     /* state of multi-step handlers (login, password change, admin) */
     ngx_uint_t                    step;               /* handler's own */
     ngx_http_chantier_handler_pt  next;               /* after a session op */
+    void                         *limit;              /* login limit */
     void                         *data;
 };
 

@@ -269,6 +269,38 @@ subtest 'the limit holds for attempts sent at the same time' => sub {
 };
 
 
+# attempts still being checked count against the limit, but a correct
+# password waits for them rather than get 429: they may succeed too
+subtest '20 correct logins of one account sent at once: 200 each' => sub {
+    my $u = create_user(role => 'client');
+
+    my @st = parallel(map {
+        sub { client()->login($u->{login}, $u->{password}) }
+    } 1 .. 20);
+
+    is "@st", join(' ', (200) x 20), '20 simultaneous correct logins: 200';
+    is fails_of($u->{login}), 0, 'no attempt left counted';
+    is redis_cli('get', "chantier:pending:login:$u->{login}") || 0, 0,
+        'none left pending';
+};
+
+subtest 'a correct password beside 5 wrong ones sent at once' => sub {
+    my $u = create_user(role => 'client');
+    push @passwords, map { "wrong-beside-$_" } 1 .. 5;
+
+    my @st = parallel(
+        (map { my $i = $_; sub {
+            api(POST => 'session',
+                { login => $u->{login}, password => "wrong-beside-$i" }) }
+        } 1 .. 5),
+        sub { sleep 0.3; client()->login($u->{login}, $u->{password}) });
+
+    my $right = pop @st;
+    is scalar(grep { $_ == 401 } @st), 5, 'the 5 wrong ones: 401';
+    is $right, 429, 'the right one, sent after them: 429 (5 failures)';
+};
+
+
 subtest 'a success clears that login\'s count' => sub {
     my $u = create_user(role => 'client');
     my $bad = { login => $u->{login}, password => 'wrong-password-y' };

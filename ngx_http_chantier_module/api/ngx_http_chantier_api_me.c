@@ -347,6 +347,8 @@ ngx_http_chantier_me_password_checked(ngx_http_request_t *r, void *data,
 
     /* a wrong guess stays counted */
     if (!job->verified) {
+        ngx_http_chantier_login_limit_failure(&change->limit);
+
         ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "wrong_password",
             "Le mot de passe actuel est incorrect.");
         return;

@@ -194,8 +194,10 @@ ngx_http_chantier_login_verified(ngx_http_request_t *r, void *data,
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
     login = ctx->data;
 
-    /* the attempt was counted before the check: nothing more to record */
+    /* the attempt was counted before the check: it only stops pending */
     if (!job->verified) {
+        ngx_http_chantier_login_limit_failure(&login->limit);
+
         ngx_http_chantier_send_error(r, NGX_HTTP_UNAUTHORIZED,
                                      "bad_credentials",
                                      "Identifiant ou mot de passe incorrect.");
@@ -203,6 +205,8 @@ ngx_http_chantier_login_verified(ngx_http_request_t *r, void *data,
     }
 
     if (!login->active) {
+        ngx_http_chantier_login_limit_failure(&login->limit);
+
         ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN,
             "account_disabled",
             "Ce compte est désactivé. Contactez CLO pour le réactiver.");

@@ -19,8 +19,13 @@
 
 
 typedef struct {
-    ngx_str_t                     login_key;
+    ngx_str_t                     login_key;      /* the account's */
     ngx_str_t                     address_key;
+    ngx_str_t                     pending_key;    /* attempts in flight */
+    ngx_http_request_t           *request;
+    ngx_event_t                   again;          /* waits for pending */
+    ngx_uint_t                    waits;
+    ngx_uint_t                    counted;        /* unsigned:1 */
 } ngx_http_chantier_login_limit_t;
 
 
@@ -34,8 +39,13 @@ void ngx_http_chantier_login_limit_count(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, ngx_http_chantier_login_limit_t *limit,
     const char *what, const char *account, ngx_http_chantier_handler_pt next);
 
-/* a successful login takes back the attempts it was counted; not awaited */
+/*
+ * The check of a counted attempt is done: a success takes back what it was
+ * counted, a failure stays counted; neither is awaited.
+ */
 void ngx_http_chantier_login_limit_success(
+    ngx_http_chantier_login_limit_t *limit);
+void ngx_http_chantier_login_limit_failure(
     ngx_http_chantier_login_limit_t *limit);
 
 
