@@ -414,6 +414,34 @@ subtest 'a session that ended while the subscriber was away' => sub {
 };
 
 
+subtest 'a chantier given to another client' => sub {
+    my ($ca, $ua2) = client_for(role => 'client');
+    my ($cb, $ub2) = client_for(role => 'client');
+    my $h = create_chantier(client_id => $ua2->{id});
+
+    my $sa2 = Stream->open($ca, $h->{id});
+    my $se2 = Stream->open($e_c, $h->{id});
+    is $sa2->{status}, 200, 'the client opens the stream of their fiche';
+    my $v = fiche_version($e_c, $h->{id});
+
+    my $r = $admin->api(PATCH => "admin/chantiers/$h->{id}",
+                        { client_id => $ub2->{id} });
+    is $r->{status}, 200, 'the chantier is given to another client'
+        or diag $r->{raw};
+
+    my $how = ends($sa2, 'the former client\'s stream', 3);
+    is(Stream->open($ca, $h->{id}, headers => { 'Last-Event-ID' => $v })
+           ->{status}, 404, 'its page reconnecting gets 404') if $how;
+    ends($se2, 'the employee\'s stream ends too, to be checked again', 3);
+
+    my $sb2 = Stream->open($cb, $h->{id}, headers => { 'Last-Event-ID' => $v });
+    is $sb2->{status}, 200, 'the new client opens it';
+    my $ev = $sb2->next_event(3);
+    ok $ev && $ev->{id} > $v, 'and catches up with the changed header';
+    $_->close for $sa2, $se2, $sb2;
+};
+
+
 subtest 'the end of a session: password change' => sub {
     my ($x, $u) = client_for(role => 'employee');
     my $y = client();

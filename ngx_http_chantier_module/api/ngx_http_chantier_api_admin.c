@@ -16,6 +16,7 @@
 #include "../auth/ngx_http_chantier_session.h"
 #include "../auth/ngx_http_chantier_password.h"
 #include "../core/ngx_http_chantier_thread.h"
+#include "../live/ngx_http_chantier_live.h"
 
 
 #define NGX_HTTP_CHANTIER_SEARCH_MAX  100
@@ -45,6 +46,8 @@ static void ngx_http_chantier_admin_user_done(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, const char *sql, ngx_uint_t with_id);
+static void ngx_http_chantier_admin_chantier_patched(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
 
 
 void
@@ -331,6 +334,30 @@ ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
 }
 
 
+/*
+ * A chantier changed (its client among what may): the streams of its
+ * fiche, on every node, end and reconnect through the access check, and
+ * catch up with the header's new version.
+ */
+
+static void
+ngx_http_chantier_admin_chantier_patched(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc)
+{
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (ngx_http_chantier_api_status(res, rc) == NGX_HTTP_OK) {
+        ngx_http_chantier_live_publish(ngx_atoof(ctx->id[0].data,
+                                                 ctx->id[0].len),
+                                       NGX_HTTP_CHANTIER_LIVE_ACCESS);
+    }
+
+    ngx_http_chantier_api_send_result(r, res, rc);
+}
+
+
 static void
 ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, const char *sql, ngx_uint_t with_id)
@@ -345,5 +372,11 @@ ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
         return;
     }
 
-    ngx_http_chantier_api_answer_sql(r, sql, with_id ? 2 : 1, params);
+    if (with_id) {
+        ngx_http_chantier_api_query(r, sql, 2, params,
+                                    ngx_http_chantier_admin_chantier_patched);
+        return;
+    }
+
+    ngx_http_chantier_api_answer_sql(r, sql, 1, params);
 }

@@ -107,6 +107,14 @@ static u_char  ngx_http_chantier_live_comment[] = ": \n\n";
 static u_char  ngx_http_chantier_live_hello[] = "retry: 2000\n: ok\n\n";
 
 
+/*
+ * A new version of a fiche, or with version NGX_HTTP_CHANTIER_LIVE_ACCESS
+ * ("access" on the channel, which nodes of an older version ignore) a
+ * change of who may read it: then its streams all end, and each page
+ * reconnects through the access check (the former client of a reassigned
+ * chantier gets 404), catching up by Last-Event-ID.
+ */
+
 void
 ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
 {
@@ -125,7 +133,9 @@ ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
              - channel;
 
     argv[2] = (char *) payload;
-    len[2] = ngx_sprintf(payload, "%L", version) - payload;
+    len[2] = (version == NGX_HTTP_CHANTIER_LIVE_ACCESS)
+             ? (size_t) (ngx_cpymem(payload, "access", 6) - payload)
+             : (size_t) (ngx_sprintf(payload, "%L", version) - payload);
 
     /*
      * Nobody waits: the change is committed and answered either way.  If
@@ -370,9 +380,17 @@ ngx_http_chantier_live_message(ngx_str_t *channel, ngx_str_t *payload,
            == 0)
     {
         id = ngx_atoof(channel->data + prefix, channel->len - prefix);
-        version = ngx_atoof(payload->data, payload->len);
 
-        if (id > 0 && version > 0) {
+        if (payload->len == sizeof("access") - 1
+            && ngx_strncmp(payload->data, "access", payload->len) == 0)
+        {
+            version = NGX_HTTP_CHANTIER_LIVE_ACCESS;
+
+        } else {
+            version = ngx_atoof(payload->data, payload->len);
+        }
+
+        if (id > 0 && version >= 0) {
             ngx_http_chantier_live_fiche_changed(live, id, version);
         }
 
@@ -428,6 +446,15 @@ ngx_http_chantier_live_fiche_changed(ngx_http_chantier_live_t *live,
     for (q = ngx_queue_head(&fiche->streams); n; n--, q = next) {
         next = ngx_queue_next(q);
         stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t, in_fiche);
+
+        /* who may read the fiche changed: every reader is checked again */
+        if (version == NGX_HTTP_CHANTIER_LIVE_ACCESS) {
+            if (!stream->pending) {
+                ngx_http_chantier_live_close(stream, NGX_OK);
+            }
+
+            continue;
+        }
 
         if (version > stream->version) {
             stream->version = version;

@@ -17,6 +17,9 @@
 #include "../ngx_http_chantier_module.h"
 
 
+/* the version that means "who may read the fiche changed" */
+#define NGX_HTTP_CHANTIER_LIVE_ACCESS  0
+
 /* announces a new version of a fiche: after its transaction committed */
 void ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version);
 
