@@ -3,6 +3,9 @@
 #   make            build build/ngx_http_chantier_module.so and build/chantierctl
 #   make run        install what is missing, build, run the whole stack on :8080
 #   make test       build, run the test suite against a private stack
+#   make test SANITIZE=1
+#                   the same against an nginx and a module built with
+#                   AddressSanitizer and UBSan (build/asan/, below)
 #   make bench      benchmarks (scripts/bench)
 #   make assets     npm packages (node_modules) and html/vendor/ (Quill)
 #   make clean      remove build/ and var/
@@ -20,6 +23,14 @@ NGX_BUILD   := $(BUILD)/nginx
 MODULE      := ngx_http_chantier_module
 MODULE_SO   := $(BUILD)/$(MODULE).so
 CTL         := $(BUILD)/chantierctl
+
+# SANITIZE=1: the same nginx source configured again in build/asan/nginx,
+# compiled with AddressSanitizer and UBSan, whole (the binary as well as the
+# module: an ASan module cannot be loaded into the non-ASan /usr/sbin/nginx)
+SANITIZE    ?= 0
+ASAN_BUILD  := $(BUILD)/asan/nginx
+ASAN_SO     := $(BUILD)/asan/$(MODULE).so
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 CC          ?= gcc
 STRICT      := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -44,13 +55,20 @@ CTL_DEPS    := $(CTL_SRCS) $(wildcard tools/chantierctl/*.h) \
 # nginx's headers and the configured build/nginx/objs are on the include
 # path; the test defines whatever nginx functions its file calls.
 UNIT_SRCS   := $(wildcard t/unit/*_test.c)
-UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+UNIT_DIR    := $(BUILD)/unit
+UNIT_CFLAGS := -O2 -g
+ifeq ($(SANITIZE),1)
+UNIT_DIR    := $(BUILD)/asan/unit
+UNIT_CFLAGS := -O1 -g $(SAN_FLAGS)
+endif
+UNIT_BINS   := $(patsubst t/unit/%.c,$(UNIT_DIR)/%,$(UNIT_SRCS))
 NGX_INCS    := $(addprefix -I$(NGX_BUILD)/,src/core src/event \
                src/event/modules src/os/unix objs src/http src/http/modules \
                src/http/v2)
 LIBS        := -lpq -lhiredis -lyajl -lssl -lcrypto
 
 .PHONY: all module chantierctl unit assets run test bench clean distclean FORCE
+.PHONY: asan
 
 all: $(MODULE_SO) $(CTL) assets
 
@@ -96,10 +114,22 @@ $(NGX_BUILD)/configure:
 	cp -a $(NGX_SRC) $(NGX_BUILD).tmp
 	mv $(NGX_BUILD).tmp $(NGX_BUILD)
 
+# For the sanitized build, nginx-dev's headers are not enough: Debian's
+# whole source, fetched once (scripts/nginx-source: the source package of
+# the installed nginx-dev, or of the same upstream version with the same
+# headers).
+$(ASAN_BUILD)/configure:
+	rm -rf $(ASAN_BUILD)
+	mkdir -p $(dir $(ASAN_BUILD))
+	scripts/nginx-source $(ASAN_BUILD)
+
 # The generated makefile holds absolute paths to this checkout: configure
 # again when the checkout moved (build/nginx/.srcdir differs from CURDIR).
 ifneq ($(shell cat $(NGX_BUILD)/.srcdir 2>/dev/null),$(CURDIR))
 $(NGX_BUILD)/objs/Makefile: FORCE
+endif
+ifneq ($(shell cat $(ASAN_BUILD)/.srcdir 2>/dev/null),$(CURDIR))
+$(ASAN_BUILD)/objs/Makefile: FORCE
 endif
 
 # The strict warnings are not given to configure with --with-cc-opt: configure
@@ -129,21 +159,63 @@ $(MODULE_SO): $(NGX_BUILD)/objs/Makefile $(MODULE_FILES)
 	cp $(NGX_BUILD)/objs/$(MODULE).so $@.tmp
 	mv $@.tmp $@
 
+# The sanitized build.  configure gets Debian's flags, --with-compat and our
+# module like build/nginx, plus the sanitizers in --with-cc-opt and
+# --with-ld-opt (its feature tests are linked, and run, with them: without
+# them in --with-ld-opt every test would fail to link).  Only these: the
+# strict warnings stay out of configure as above, and the ngx_auto_config.h
+# it yields is compared with build/nginx's, so that a feature test that the
+# sanitizers made fail cannot go unnoticed.  NGX_DEBUG_PALLOC makes every
+# ngx_palloc() a malloc() of its own, which ASan bounds: without it, an
+# overflow inside a pool block is invisible.  The feature-test programs run
+# without leak detection (a test that does not free would be "not found").
+ASAN_CC_OPT := $(SAN_FLAGS) -DNGX_DEBUG_PALLOC=1
+
+$(ASAN_BUILD)/objs/Makefile: config $(ASAN_BUILD)/configure \
+                             $(NGX_BUILD)/objs/Makefile
+	cd $(ASAN_BUILD) && source $(NGX_SRC)/conf_flags && \
+	    ASAN_OPTIONS=detect_leaks=0 ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt='$(ASAN_CC_OPT)' --with-ld-opt='$(SAN_FLAGS)' \
+	        --add-dynamic-module=$(CURDIR) > objs.configure.log 2>&1 || \
+	    { tail -n 30 objs.configure.log; echo "configure failed:" \
+	      "see $(ASAN_BUILD)/objs.configure.log" >&2; exit 1; }
+	@if ! diff <(grep -v NGX_CONFIGURE $(NGX_BUILD)/objs/ngx_auto_config.h) \
+	           <(grep -v NGX_CONFIGURE $(ASAN_BUILD)/objs/ngx_auto_config.h); \
+	 then \
+	    echo "error: $(ASAN_BUILD)/objs/ngx_auto_config.h differs from" \
+	         "$(NGX_BUILD)'s (above): a feature test failed under the" \
+	         "sanitizers, see $(ASAN_BUILD)/objs/autoconf.err" >&2; \
+	    rm -f $@; exit 1; \
+	 fi
+	echo '$(CURDIR)' > $(ASAN_BUILD)/.srcdir
+
+# The whole nginx ("binary") and the module ("modules"), our sources with
+# the strict warnings as in the normal build.
+$(ASAN_SO): $(ASAN_BUILD)/objs/Makefile $(MODULE_FILES)
+	sh $(LUA_EMBED) $(ASAN_BUILD)/objs $(MODULE)/core/lua
+	cd $(ASAN_BUILD) && \
+	    $(MAKE) -f objs/Makefile binary modules \
+	        CFLAGS="$$(sed -n 's/^CFLAGS *= *//p' objs/Makefile) $(STRICT)"
+	cp $(ASAN_BUILD)/objs/$(MODULE).so $@.tmp
+	mv $@.tmp $@
+
+asan: $(ASAN_SO)
+
 $(CTL): $(CTL_DEPS)
 	@mkdir -p $(BUILD)
 	$(CC) $(STRICT) -O2 -g $(PG_INC) -I$(MODULE)/crypto -I$(MODULE) \
 	    -o $@ $(CTL_SRCS) -lpq -lssl -lcrypto
 
-$(BUILD)/unit/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(MODULE_FILES) \
+$(UNIT_DIR)/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(MODULE_FILES) \
                       $(NGX_BUILD)/objs/Makefile
-	@mkdir -p $(BUILD)/unit
+	@mkdir -p $(UNIT_DIR)
 	@src=; for name in $*.c chantier_$*.c ngx_http_chantier_$*.c; do \
 	     src=$$(find $(MODULE) -name "$$name" | head -n 1); \
 	     test -z "$$src" || break; \
 	 done; \
 	 test -n "$$src" || { echo "$<: no $(MODULE)/**/$*.c to test" >&2; \
 	                      exit 1; }; \
-	 cmd="$(CC) $(STRICT) -O2 -g $(NGX_INCS) $(PG_INC) -I$(MODULE)"; \
+	 cmd="$(CC) $(STRICT) $(UNIT_CFLAGS) $(NGX_INCS) $(PG_INC) -I$(MODULE)"; \
 	 cmd="$$cmd -I$(MODULE)/crypto -o $@ $< $$src $(LIBS)"; \
 	 echo "$$cmd"; $$cmd
 
@@ -193,9 +265,16 @@ run:
 	scripts/run
 
 # PROVE_ARGS to choose tests, e.g. make test PROVE_ARGS="t/10-session.t"
-# the fuzzer runs 10 s from its seeds first: a crash fails the suite
+# the fuzzer runs 10 s from its seeds first: a crash fails the suite.
+# SANITIZE=1: the stack runs build/asan's nginx and module, the unit tests
+# are built with the sanitizers too (build/asan/unit), and scripts/test
+# fails the run on any sanitizer report (README).
+ifeq ($(SANITIZE),1)
+test: asan
+endif
+
 test: all unit fuzz-smoke
-	scripts/test
+	SANITIZE=$(SANITIZE) scripts/test
 
 bench: all
 	scripts/bench
