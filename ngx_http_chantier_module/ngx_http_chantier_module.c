@@ -14,6 +14,7 @@
 #include "core/ngx_http_chantier_pg.h"
 #include "core/ngx_http_chantier_redis.h"
 #include "core/ngx_http_chantier_cache.h"
+#include "core/ngx_http_chantier_thread.h"
 #include "live/ngx_http_chantier_live.h"
 
 
@@ -631,7 +632,9 @@ ngx_http_chantier_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_chantier_pg_init_process(cycle, mcf) != NGX_OK) {
+    if (ngx_http_chantier_thread_init_process(cycle) != NGX_OK
+        || ngx_http_chantier_pg_init_process(cycle, mcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -493,7 +493,11 @@ ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+
+        /* a chunked body ends with an empty buffer, pos and last NULL */
+        if (b->last != b->pos) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
     }
 
     return NGX_OK;
@@ -519,7 +523,10 @@ ngx_http_chantier_router_read_file(void *data)
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 

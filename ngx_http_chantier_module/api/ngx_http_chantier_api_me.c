@@ -287,13 +287,16 @@ static void
 ngx_http_chantier_me_password_counted(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    const char  *params[1];
+    const char                           *params[1];
+    ngx_http_chantier_password_change_t  *change;
+
+    change = ctx->data;
 
     params[0] = (char *) ctx->session.user_id_text.data;
 
-    ngx_http_chantier_api_query(r,
+    ngx_http_chantier_login_limit_query(r, &change->limit,
         "select password_hash from api.user_password_hash($1)",
-        1, params, ngx_http_chantier_me_password_stored);
+        params, ngx_http_chantier_me_password_stored);
 }
 
 
@@ -309,6 +312,7 @@ ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
     change = ctx->data;
 
     if (rc != NGX_OK) {
+        ngx_http_chantier_login_limit_cancel(&change->limit);
         ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
@@ -327,9 +331,13 @@ ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
 
     change->job.stored = (char *) stored.data;
 
-    ngx_http_chantier_thread_post(r, &change->job,
-                                  ngx_http_chantier_password_run,
-                                  ngx_http_chantier_me_password_checked);
+    if (ngx_http_chantier_thread_post(r, &change->job,
+                                      ngx_http_chantier_password_run,
+                                      ngx_http_chantier_me_password_checked)
+        != NGX_OK)
+    {
+        ngx_http_chantier_login_limit_cancel(&change->limit);
+    }
 }
 
 

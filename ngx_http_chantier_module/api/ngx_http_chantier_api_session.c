@@ -125,10 +125,10 @@ ngx_http_chantier_login_counted(ngx_http_request_t *r,
 
     params[0] = login->login;
 
-    ngx_http_chantier_api_query(r,
+    ngx_http_chantier_login_limit_query(r, &login->limit,
         "select user_id, role, active, password_hash, user_json"
         "  from api.login_lookup($1)",
-        1, params, ngx_http_chantier_login_account);
+        params, ngx_http_chantier_login_account);
 }
 
 
@@ -144,6 +144,7 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
     login = ctx->data;
 
     if (rc != NGX_OK) {
+        ngx_http_chantier_login_limit_cancel(&login->limit);
         ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
@@ -177,9 +178,13 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
         }
     }
 
-    ngx_http_chantier_thread_post(r, &login->job,
-                                  ngx_http_chantier_password_run,
-                                  ngx_http_chantier_login_verified);
+    if (ngx_http_chantier_thread_post(r, &login->job,
+                                      ngx_http_chantier_password_run,
+                                      ngx_http_chantier_login_verified)
+        != NGX_OK)
+    {
+        ngx_http_chantier_login_limit_cancel(&login->limit);
+    }
 }
 
 

@@ -20,6 +20,7 @@
 #include "ngx_http_chantier_session.h"
 #include "../core/ngx_http_chantier_redis.h"
 #include "../core/ngx_http_chantier_http.h"
+#include "../core/ngx_http_chantier_pg.h"
 
 
 #define NGX_HTTP_CHANTIER_FAILS_LOGIN      "5"
@@ -40,6 +41,8 @@ static void ngx_http_chantier_login_limit_counted(ngx_http_request_t *r,
     redisReply *reply, ngx_int_t rc);
 static void ngx_http_chantier_login_limit_again(ngx_event_t *ev);
 static void ngx_http_chantier_login_limit_cleanup(void *data);
+static void ngx_http_chantier_login_limit_done(
+    ngx_http_chantier_login_limit_t *limit, ngx_http_chantier_lua_e script);
 
 
 void
@@ -207,24 +210,16 @@ ngx_http_chantier_login_limit_cleanup(void *data)
 void
 ngx_http_chantier_login_limit_success(ngx_http_chantier_login_limit_t *limit)
 {
-    size_t       lens[3];
-    const char  *args[3];
+    ngx_http_chantier_login_limit_done(limit,
+                                       NGX_HTTP_CHANTIER_LUA_LOGIN_SUCCESS);
+}
 
-    if (!limit->counted) {
-        return;
-    }
 
-    args[0] = (char *) limit->login_key.data;
-    args[1] = (char *) limit->address_key.data;
-    args[2] = (char *) limit->pending_key.data;
-
-    lens[0] = limit->login_key.len;
-    lens[1] = limit->address_key.len;
-    lens[2] = limit->pending_key.len;
-
-    (void) ngx_http_chantier_redis_eval(NULL, NULL,
-                                        NGX_HTTP_CHANTIER_LUA_LOGIN_SUCCESS,
-                                        3, 3, args, lens);
+void
+ngx_http_chantier_login_limit_cancel(ngx_http_chantier_login_limit_t *limit)
+{
+    ngx_http_chantier_login_limit_done(limit,
+                                       NGX_HTTP_CHANTIER_LUA_LOGIN_CANCEL);
 }
 
 
@@ -244,4 +239,54 @@ ngx_http_chantier_login_limit_failure(ngx_http_chantier_login_limit_t *limit)
     (void) ngx_http_chantier_redis_eval(NULL, NULL,
                                         NGX_HTTP_CHANTIER_LUA_LOGIN_FAILURE,
                                         1, 1, args, lens);
+}
+
+
+/* login_success.lua or login_cancel.lua: the three keys, not awaited */
+
+static void
+ngx_http_chantier_login_limit_done(ngx_http_chantier_login_limit_t *limit,
+    ngx_http_chantier_lua_e script)
+{
+    size_t       lens[3];
+    const char  *args[3];
+
+    if (!limit->counted) {
+        return;
+    }
+
+    args[0] = (char *) limit->login_key.data;
+    args[1] = (char *) limit->address_key.data;
+    args[2] = (char *) limit->pending_key.data;
+
+    lens[0] = limit->login_key.len;
+    lens[1] = limit->address_key.len;
+    lens[2] = limit->pending_key.len;
+
+    (void) ngx_http_chantier_redis_eval(NULL, NULL, script, 3, 3, args, lens);
+}
+
+
+void
+ngx_http_chantier_login_limit_query(ngx_http_request_t *r,
+    ngx_http_chantier_login_limit_t *limit, const char *sql,
+    const char *const *params, ngx_http_chantier_pg_handler_pt handler)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_chantier_pg_query(r, sql, 1, params, handler);
+
+    if (rc == NGX_OK) {
+        return;
+    }
+
+    /* not sent: the attempt is given back, it will not be checked */
+    ngx_http_chantier_login_limit_cancel(limit);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
 }

@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "../ngx_http_chantier_module.h"
+#include "../core/ngx_http_chantier_pg.h"
 
 
 typedef struct {
@@ -47,6 +48,19 @@ void ngx_http_chantier_login_limit_success(
     ngx_http_chantier_login_limit_t *limit);
 void ngx_http_chantier_login_limit_failure(
     ngx_http_chantier_login_limit_t *limit);
+
+/* an attempt that could not be checked (503) is given back */
+void ngx_http_chantier_login_limit_cancel(
+    ngx_http_chantier_login_limit_t *limit);
+
+/*
+ * Sends the query of the stored hash, which the check of a counted attempt
+ * needs (one parameter); when it cannot be sent, the attempt is given back
+ * and the request answered (503, 500).
+ */
+void ngx_http_chantier_login_limit_query(ngx_http_request_t *r,
+    ngx_http_chantier_login_limit_t *limit, const char *sql,
+    const char *const *params, ngx_http_chantier_pg_handler_pt handler);
 
 
 #endif /* _NGX_HTTP_CHANTIER_LOGIN_LIMIT_H_INCLUDED_ */

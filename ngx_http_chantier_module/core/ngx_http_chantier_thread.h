@@ -33,10 +33,15 @@ typedef void (*ngx_http_chantier_thread_done_pt)(ngx_http_request_t *r,
  * posted, the request is answered here instead: 503 with Retry-After when
  * the worker already has chantier_thread_queue tasks waiting or running
  * (a login storm waits no longer than that queue takes), 500 otherwise.
+ * NGX_OK when posted, NGX_DECLINED when answered.
  */
-void ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
+ngx_int_t ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
     ngx_http_chantier_thread_run_pt run,
     ngx_http_chantier_thread_done_pt done);
+
+
+/* per worker, before any task: see the .c file on memory */
+ngx_int_t ngx_http_chantier_thread_init_process(ngx_cycle_t *cycle);
 
 
 #endif /* _NGX_HTTP_CHANTIER_THREAD_H_INCLUDED_ */
