@@ -594,6 +594,44 @@ subtest 'logins being hashed when nginx reloads all succeed' => sub {
 };
 
 
+subtest 'a login storm past chantier_thread_queue: 503 at once, not a wait' => sub {
+    my $port = free_port();
+    {
+        local $ENV{NGINX2_THREAD_QUEUE} = 1;
+        start_nginx2($port);
+    }
+
+    my @users = map { create_user(role => 'client') } 1 .. 16;
+    my $url = "http://127.0.0.1:$port/api/session";
+
+    my @answers = parallel(map { my $u = $_; sub {
+        my $r = api(POST => $url,
+                    { login => $u->{login}, password => $u->{password} });
+        $r->{status} = "$r->{status}:" . ($r->{headers}{'retry-after'} // '')
+            . ':' . (($r->{json} // {})->{error}{code} // '');
+        $r;
+    } } @users);
+
+    my @ok = grep { /^200:/ } @answers;
+    my @busy = grep { /^503:\d+:service_unavailable$/ } @answers;
+    ok @ok >= 2, scalar(@ok) . ' of 16 logins: 200 (one hash at a time per'
+        . ' worker)';
+    ok @busy >= 1, scalar(@busy) . ' of 16: 503 with Retry-After, at once';
+    is @ok + @busy, 16, 'nothing else' or diag "@answers";
+
+    my @kept = grep { $answers[$_] =~ /^503:/ && fails_of($users[$_]{login}) }
+                    0 .. $#users;
+    is scalar(@kept), 0, 'the attempts answered 503 were given back';
+
+    # and each user logs in now
+    my @later = map { client()->login($_->{login}, $_->{password})->{status} }
+                    @users;
+    is "@later", join(' ', (200) x 16), 'each of them logs in afterwards';
+
+    stop_nginx2();
+};
+
+
 subtest 'nothing ever answers a password or a hash' => sub {
     my @leaks;
 
