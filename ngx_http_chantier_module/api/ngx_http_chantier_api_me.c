@@ -331,13 +331,14 @@ ngx_http_chantier_me_password_stored(ngx_http_request_t *r, PGresult *res,
 
     change->job.stored = (char *) stored.data;
 
-    if (ngx_http_chantier_thread_post(r, &change->job,
-                                      ngx_http_chantier_password_run,
-                                      ngx_http_chantier_me_password_checked)
-        != NGX_OK)
-    {
+    /* refused for the queue, the attempt is not checked: given back */
+    if (ngx_http_chantier_thread_busy(r)) {
         ngx_http_chantier_login_limit_cancel(&change->limit);
     }
+
+    ngx_http_chantier_thread_post(r, &change->job,
+                                  ngx_http_chantier_password_run,
+                                  ngx_http_chantier_me_password_checked);
 }
 
 

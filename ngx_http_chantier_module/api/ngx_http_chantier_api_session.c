@@ -178,13 +178,14 @@ ngx_http_chantier_login_account(ngx_http_request_t *r, PGresult *res,
         }
     }
 
-    if (ngx_http_chantier_thread_post(r, &login->job,
-                                      ngx_http_chantier_password_run,
-                                      ngx_http_chantier_login_verified)
-        != NGX_OK)
-    {
+    /* refused for the queue, the attempt is not checked: given back */
+    if (ngx_http_chantier_thread_busy(r)) {
         ngx_http_chantier_login_limit_cancel(&login->limit);
     }
+
+    ngx_http_chantier_thread_post(r, &login->job,
+                                  ngx_http_chantier_password_run,
+                                  ngx_http_chantier_login_verified);
 }
 
 

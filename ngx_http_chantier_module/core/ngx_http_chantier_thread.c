@@ -58,7 +58,7 @@ static void ngx_http_chantier_thread_alive(ngx_event_t *ev);
 #define NGX_HTTP_CHANTIER_THREAD_ALIVE  60000
 
 
-ngx_int_t
+void
 ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
     ngx_http_chantier_thread_run_pt run, ngx_http_chantier_thread_done_pt done)
 {
@@ -74,13 +74,13 @@ ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
                       "running in this worker (chantier_thread_queue)",
                       mcf->thread_tasks);
         ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_THREADS);
-        return NGX_DECLINED;
+        return;
     }
 
     task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_chantier_thread_t));
     if (task == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_DECLINED;
+        return;
     }
 
     t = task->ctx;
@@ -99,7 +99,7 @@ ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
                       "chantier: task not posted to thread pool \"%V\"",
                       &mcf->thread_pool_name);
         ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_THREADS);
-        return NGX_DECLINED;
+        return;
     }
 
     r->main->blocked++;
@@ -109,8 +109,6 @@ ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
     t->alive.data = r;
     t->alive.log = r->connection->log;
     ngx_add_timer(&t->alive, NGX_HTTP_CHANTIER_THREAD_ALIVE);
-
-    return NGX_OK;
 }
 
 
@@ -144,6 +142,17 @@ ngx_http_chantier_thread_init_process(ngx_cycle_t *cycle)
 #endif
 
     return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_chantier_thread_busy(ngx_http_request_t *r)
+{
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+
+    return mcf->thread_tasks >= mcf->thread_queue;
 }
 
 

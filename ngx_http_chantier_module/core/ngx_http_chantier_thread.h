@@ -32,13 +32,17 @@ typedef void (*ngx_http_chantier_thread_done_pt)(ngx_http_request_t *r,
  * alive until then even if the client goes away.  When it cannot be
  * posted, the request is answered here instead: 503 with Retry-After when
  * the worker already has chantier_thread_queue tasks waiting or running
- * (a login storm waits no longer than that queue takes), 500 otherwise.
- * NGX_OK when posted, NGX_DECLINED when answered.
+ * (a login storm waits no longer than that queue takes), 500 otherwise;
+ * the request may then be gone, and nothing of it may be touched.  A
+ * caller with something to undo first asks ngx_http_chantier_thread_busy().
  */
-ngx_int_t ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
+void ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
     ngx_http_chantier_thread_run_pt run,
     ngx_http_chantier_thread_done_pt done);
 
+
+/* 1 when a task posted now would be refused for the queue's bound */
+ngx_uint_t ngx_http_chantier_thread_busy(ngx_http_request_t *r);
 
 /* per worker, before any task: see the .c file on memory */
 ngx_int_t ngx_http_chantier_thread_init_process(ngx_cycle_t *cycle);
