@@ -139,8 +139,9 @@ ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
 
     /*
      * Nobody waits: the change is committed and answered either way.  If
-     * Redis is down, open pages miss it until Redis is back; they then
-     * refetch (ngx_http_chantier_live_subscribed).
+     * Redis is down, open pages miss it until Redis is back; their streams
+     * then end and reconnect, and catch up (ngx_http_chantier_live_
+     * subscribed).
      */
     (void) ngx_http_chantier_redis_command(NULL, NULL, 3, argv, len);
 }
