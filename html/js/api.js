@@ -9,6 +9,9 @@
  * The CSRF token comes with the login answer and with GET api/me; it is
  * kept in sessionStorage (per tab, gone when the tab closes) and sent as
  * X-CSRF-Token on every state-changing request.
+ *
+ * Photos are sent with XMLHttpRequest rather than fetch: only it tells
+ * how much of a request body has gone (upload progress).
  */
 
 const ROOT = new URL('../', import.meta.url);
@@ -155,6 +158,11 @@ async function errorFrom(response) {
     return new ApiError(response.status, code, message, retryAfter, body);
 }
 
+/* the address of a photo: size 'thumb' (long edge 480 px) or 'display' */
+export function photoUrl(id, size = 'thumb') {
+    return apiUrl(`photos/${id}`, {size});
+}
+
 /* the fetch of request() and getFresh(): a Response that is ok or 304 */
 async function send(method, path, options) {
     const headers = new Headers(options.headers || {});
@@ -236,6 +244,105 @@ export async function getFresh(path, etag) {
     }
 
     return {etag: response.headers.get('ETag'), data: await json(response)};
+}
+
+/* no byte of a photo sent for this long: the connection is taken as lost */
+const UPLOAD_STALL_MS = 45000;
+/* the whole photo sent, no answer for this long: the same */
+const UPLOAD_ANSWER_MS = 120000;
+
+/*
+ * POST api/fiches/{id}/photos with the bytes of blob as the body (type:
+ * image/jpeg or image/png) -> {id, width, height}.  options:
+ * {type, onProgress(fraction between 0 and 1), signal (an AbortSignal)}.
+ * Throws ApiError like request(); a network failure, a stalled upload and
+ * an abort have status 0 (code 'network', or 'aborted').
+ */
+export function uploadPhoto(ficheId, blob, options = {}) {
+    return new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        const token = csrfToken();
+        let timer = null;
+        let why = 'network';
+
+        function watch(ms) {
+            window.clearTimeout(timer);
+            timer = window.setTimeout(() => {
+                why = 'network';
+                xhr.abort();
+            }, ms);
+        }
+
+        function finish(fn, value) {
+            window.clearTimeout(timer);
+            if (options.signal) {
+                options.signal.removeEventListener('abort', onAbort);
+            }
+            fn(value);
+        }
+
+        function onAbort() {
+            why = 'aborted';
+            xhr.abort();
+        }
+
+        xhr.open('POST', apiUrl(`fiches/${ficheId}/photos`));
+        xhr.setRequestHeader('Content-Type', options.type || blob.type);
+        xhr.setRequestHeader('Accept', 'application/json');
+        if (token) {
+            xhr.setRequestHeader('X-CSRF-Token', token);
+        }
+
+        xhr.upload.addEventListener('progress', (event) => {
+            watch(UPLOAD_STALL_MS);
+            if (options.onProgress && event.lengthComputable
+                && event.total > 0)
+            {
+                options.onProgress(event.loaded / event.total);
+            }
+        });
+        xhr.upload.addEventListener('load', () => {
+            if (options.onProgress) {
+                options.onProgress(1);
+            }
+            watch(UPLOAD_ANSWER_MS);
+        });
+
+        xhr.addEventListener('load', async () => {
+            const response = new Response(xhr.status === 204 ? null
+                                          : xhr.responseText, {
+                status: xhr.status,
+                headers: {
+                    'Retry-After': xhr.getResponseHeader('Retry-After') || '',
+                },
+            });
+
+            if (xhr.status === 201 || xhr.status === 200) {
+                try {
+                    finish(resolve, await json(response));
+                } catch (e) {
+                    finish(reject, e);
+                }
+            } else {
+                finish(reject, await errorFrom(response));
+            }
+        });
+        xhr.addEventListener('error', () => finish(reject, new ApiError(
+            0, 'network', MESSAGES.network, null)));
+        xhr.addEventListener('abort', () => finish(reject, new ApiError(
+            0, why, MESSAGES.network, null)));
+
+        if (options.signal) {
+            if (options.signal.aborted) {
+                reject(new ApiError(0, 'aborted', MESSAGES.network, null));
+                return;
+            }
+            options.signal.addEventListener('abort', onAbort);
+        }
+
+        watch(UPLOAD_STALL_MS);
+        xhr.send(blob);
+    });
 }
 
 /* POST api/session: returns the user, keeps the CSRF token */

@@ -7,7 +7,10 @@
  * instead of trusting the server to have refused it: bold, italic,
  * underline, strike, size (small, large, huge), header 1-3, list (bullet,
  * ordered), link (http, https, mailto only), and {"image": "photo:<id>"}
- * embeds shown as <img src="api/photos/<id>">.
+ * embeds (with an optional "alt", at most 200 characters) shown as
+ * <img src="api/photos/<id>">.  A post's photos are usually drawn apart,
+ * as a grid (fiche/gallery.js): renderDelta(delta, {photos: false}) then
+ * leaves them out, and deltaPhotos() lists them.
  *
  * A Delta document is a list of inserts; a "\n" ends a line and carries
  * the line's block attributes (header, list), the other inserts carry the
@@ -20,6 +23,9 @@ const SIZES = new Set(['small', 'large', 'huge']);
 const LISTS = new Set(['bullet', 'ordered']);
 const PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
 const PHOTO = /^photo:([1-9][0-9]{0,17})$/;
+
+/* the longest description of a photo (SPEC §3), in characters */
+export const MAX_ALT = 200;
 
 /* the URL when it is an absolute http, https or mailto one, else null */
 export function safeHref(value) {
@@ -43,6 +49,15 @@ function photoId(insert) {
         ? PHOTO.exec(insert.image) : null;
 
     return m ? m[1] : null;
+}
+
+/* the description of a photo op: a trimmed string, or '' */
+function photoAlt(attributes) {
+    const alt = attributes && typeof attributes.alt === 'string'
+        ? attributes.alt.trim() : '';
+
+    return [...alt].length <= MAX_ALT ? alt : [...alt].slice(0, MAX_ALT)
+        .join('');
 }
 
 /* the allowed inline attributes of an op, normalised */
@@ -121,7 +136,8 @@ function lines(delta) {
             const id = photoId(op.insert);
 
             if (id) {
-                runs.push({photo: id, attributes: {}});
+                runs.push({photo: id, alt: photoAlt(op.attributes),
+                           attributes: {}});
             }
         }
     }
@@ -141,7 +157,7 @@ function renderRun(run) {
     if (run.photo) {
         node = document.createElement('img');
         node.src = apiUrl(`photos/${run.photo}`);
-        node.alt = 'Photo du chantier';
+        node.alt = run.alt || 'Photo du chantier';
         node.className = 'delta-photo';
         node.loading = 'lazy';
         return node;
@@ -188,30 +204,43 @@ function renderRun(run) {
     return node;
 }
 
-function fillLine(element, line) {
-    if (line.runs.length === 0) {
+function fillLine(element, line, photos) {
+    const runs = photos ? line.runs : line.runs.filter((run) => !run.photo);
+
+    if (runs.length === 0) {
         /* an empty line keeps its height, as in the editor */
         element.append(document.createElement('br'));
         return element;
     }
 
-    for (const run of line.runs) {
+    for (const run of runs) {
         element.append(renderRun(run));
     }
 
     return element;
 }
 
+/* a line made of photos only: nothing left of it without them */
+function onlyPhotos(line) {
+    return line.runs.length > 0 && line.runs.every((run) => run.photo);
+}
+
 /*
  * A DocumentFragment for a Delta.  Quill's header 1-3 become h4-h6 with a
  * class, so that a post's headings sit below the page's own in the
- * outline (h1 title, h2 sections, h3 one post).
+ * outline (h1 title, h2 sections, h3 one post).  options.photos false:
+ * the photos are left out (and the lines that held only photos).
  */
-export function renderDelta(delta) {
+export function renderDelta(delta, options = {}) {
+    const photos = options.photos !== false;
     const fragment = document.createDocumentFragment();
     let list = null;
 
     for (const line of lines(delta)) {
+        if (!photos && onlyPhotos(line)) {
+            continue;
+        }
+
         if (line.block.list) {
             const tag = line.block.list === 'ordered' ? 'ol' : 'ul';
 
@@ -221,7 +250,8 @@ export function renderDelta(delta) {
                 fragment.append(list);
             }
 
-            list.append(fillLine(document.createElement('li'), line));
+            list.append(fillLine(document.createElement('li'), line,
+                                 photos));
             continue;
         }
 
@@ -232,9 +262,10 @@ export function renderDelta(delta) {
             const heading = document.createElement(`h${level}`);
 
             heading.className = `delta-h${line.block.header}`;
-            fragment.append(fillLine(heading, line));
+            fragment.append(fillLine(heading, line, photos));
         } else {
-            fragment.append(fillLine(document.createElement('p'), line));
+            fragment.append(fillLine(document.createElement('p'), line,
+                                     photos));
         }
     }
 
@@ -252,7 +283,101 @@ export function deltaText(delta) {
 export function deltaHasPhoto(delta) {
     const ops = delta && Array.isArray(delta.ops) ? delta.ops : [];
 
-    return ops.some((op) => photoId(op.insert) !== null);
+    return ops.some((op) => op && photoId(op.insert) !== null);
+}
+
+/* the photos of a Delta in their order: [{id (a number), alt}] */
+export function deltaPhotos(delta) {
+    const ops = delta && Array.isArray(delta.ops) ? delta.ops : [];
+    const photos = [];
+
+    for (const op of ops) {
+        const id = op ? photoId(op.insert) : null;
+
+        if (id) {
+            photos.push({id: Number(id), alt: photoAlt(op.attributes)});
+        }
+    }
+
+    return photos;
+}
+
+/*
+ * A post's body as the editor holds it: {text: the Delta without its
+ * photos, photos: deltaPhotos()}.  The line that held only photos (as
+ * withPhotos() writes them) goes with them, so that text and photos put
+ * back together give the same Delta.
+ */
+export function splitPhotos(delta) {
+    const ops = delta && Array.isArray(delta.ops) ? delta.ops : [];
+    const text = [];
+    let atLineStart = true;     /* nothing on the current line yet */
+    let photoLine = false;      /* the current line holds photos only */
+
+    for (const op of ops) {
+        if (!op || op.insert === undefined) {
+            continue;
+        }
+
+        if (typeof op.insert !== 'string') {
+            if (photoId(op.insert)) {
+                photoLine = atLineStart || photoLine;
+                atLineStart = false;
+            }
+            continue;
+        }
+
+        let insert = op.insert;
+
+        /* the end of a line of photos only: its newline goes too */
+        if (photoLine && insert.startsWith('\n') && !op.attributes) {
+            insert = insert.slice(1);
+            atLineStart = true;
+        }
+        photoLine = false;
+
+        if (insert !== '') {
+            text.push(op.attributes ? {insert, attributes: op.attributes}
+                : {insert});
+            atLineStart = insert.endsWith('\n');
+        }
+    }
+
+    return {text: {ops: text}, photos: deltaPhotos(delta)};
+}
+
+/*
+ * The body of a post: the text of the editor, then its photos
+ * ([{id, alt}]) on a line of their own; photos only when the text is
+ * empty.  The reverse of splitPhotos().
+ */
+export function withPhotos(text, photos) {
+    if (!photos.length) {
+        return text;
+    }
+
+    const ops = deltaText(text).trim() === '' ? []
+        : [...(text.ops || [])];
+    const last = ops[ops.length - 1];
+
+    if (last && !(typeof last.insert === 'string'
+                  && last.insert.endsWith('\n')))
+    {
+        ops.push({insert: '\n'});
+    }
+
+    for (const photo of photos) {
+        const op = {insert: {image: `photo:${photo.id}`}};
+        const alt = photoAlt({alt: photo.alt});
+
+        if (alt) {
+            op.attributes = {alt};
+        }
+        ops.push(op);
+    }
+    ops.push({insert: '\n'});
+
+    return {ops};
 }
 
 /*
@@ -306,7 +431,15 @@ export function cleanDelta(delta) {
 
             ops.push(clean);
         } else if (photoId(op.insert)) {
-            ops.push({insert: {image: op.insert.image}});
+            /* exactly {"image": "photo:<id>"}, with its alt if any */
+            const clean = {insert: {image: op.insert.image}};
+            const alt = photoAlt(op.attributes);
+
+            if (alt) {
+                clean.attributes = {alt};
+            }
+
+            ops.push(clean);
         }
     }
 

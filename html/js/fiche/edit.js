@@ -5,13 +5,29 @@
  * the server so that the user can take its text or keep theirs.  A post
  * that someone else changes or deletes meanwhile keeps the draft on screen
  * with a line saying what happened.
+ *
+ * The photos of the post are not in the editor (Quill keeps no image
+ * here) but in a photo list under it (photo-tray.js), where they can be
+ * described, removed and added to; saving waits for the photos being sent
+ * and puts them back after the text.
  */
 
 import {ApiError, request, sessionEnded} from '../api.js';
-import {renderDelta} from '../delta.js';
+import {renderDelta, splitPhotos, withPhotos} from '../delta.js';
 import {TOO_LONG, createEditor} from '../editor.js';
 import {announce, el, errorMessage, setErrorText} from '../ui.js';
-import {editing, postErrors, redraw, refreshQuietly} from './state.js';
+import {postPhotos} from './gallery.js';
+import {createPhotoTray} from './photo-tray.js';
+import {
+    editing, postErrors, redraw, refreshQuietly, state,
+} from './state.js';
+
+/* the text of a post for the editor, and its photos with their sizes */
+function editable(post) {
+    const {text} = splitPhotos(post.body);
+
+    return {text, photos: postPhotos(post)};
+}
 
 export async function editPost(post) {
     if (editing.has(post.id)) {
@@ -19,9 +35,12 @@ export async function editPost(post) {
     }
 
     const key = `edit-${post.id}`;
+    const parts = editable(post);
     const editorBox = el('div', {className: 'editor'},
                          el('p', {className: 'loading'},
                             'Chargement de l’éditeur…'));
+    const tray = createPhotoTray({ficheId: state.id, key,
+                                  initial: parts.photos});
     const finishing = el('input', {type: 'checkbox',
                                    className: 'checkbox__input',
                                    id: `${key}-finishing`});
@@ -44,6 +63,7 @@ export async function editPost(post) {
         note,
         conflict,
         editorBox,
+        tray.node,
         el('div', {className: 'checkbox'},
            finishing,
            el('label', {className: 'checkbox__label',
@@ -53,6 +73,7 @@ export async function editPost(post) {
     const session = {
         form,
         editor: null,
+        tray,
         version: post.version,
         original: post,
         finishing,
@@ -68,6 +89,7 @@ export async function editPost(post) {
 
     abandon.addEventListener('click', () => {
         editing.delete(post.id);
+        tray.clear();
         redraw();
         const again = document.querySelector(
             `#post-${post.id} .post__actions button`);
@@ -89,7 +111,7 @@ export async function editPost(post) {
     try {
         session.editor = await createEditor(editorBox, {
             label: 'Texte de la publication',
-            delta: post.body,
+            delta: parts.text,
         });
     } catch (e) {
         editing.delete(post.id);
@@ -206,6 +228,7 @@ async function saveEdit(postId, session) {
     }
 
     editing.delete(postId);
+    tray.clear();
     announce('Publication modifiée.');
     await refreshQuietly();
 }
@@ -244,7 +267,10 @@ function showConflict(session, e) {
             el('div', {className: 'conflict__buttons'}, take, keep));
 
         take.addEventListener('click', () => {
-            session.editor.setDelta(current.body);
+            const parts = editable(current);
+
+            session.editor.setDelta(parts.text);
+            session.tray.reset(parts.photos);
             session.finishing.checked = !!current.finishing;
             adopt();
         });

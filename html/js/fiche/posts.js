@@ -2,7 +2,8 @@
  * Posts, for employees: the new post form, and the buttons of each post
  * (edit: edit.js; cancel / restore; delete, after a confirmation).  Every
  * change is followed by a refresh of the fiche; a failure is said under
- * the post's buttons.
+ * the post's buttons.  A new post is published through the outbox
+ * (outbox.js), which waits for its photos and for the network.
  */
 
 import {ApiError, request, sessionEnded} from '../api.js';
@@ -11,7 +12,11 @@ import {
     announce, confirmDialog, el, errorMessage, formatDateTime, plural,
     setErrorText,
 } from '../ui.js';
+import {createDraft} from './draft.js';
 import {editPost} from './edit.js';
+import {enqueue, setUpOutbox} from './outbox.js';
+import {createPhotoTray} from './photo-tray.js';
+import {offline} from './retry.js';
 import {
     countComments, currentPost, editing, postErrors, redraw, refreshQuietly,
     state,
@@ -126,7 +131,13 @@ async function deletePost(post, button) {
     await refreshQuietly();
 }
 
-/* the new post form at the bottom of the page */
+/*
+ * The new post form at the bottom of the page: the editor, its photos
+ * (photo-tray.js), the check boxes.  What is typed is a draft kept in
+ * localStorage (draft.js) until "Publier" hands the post over to the
+ * outbox (outbox.js), which sends its photos and the post, and keeps it
+ * through network failures and reloads.
+ */
 export async function setUpNewPost() {
     const section = document.querySelector('[data-new-post]');
     const form = document.getElementById('post-form');
@@ -136,6 +147,9 @@ export async function setUpNewPost() {
     const notify = document.getElementById('notify-client');
     const finishing = document.getElementById('finishing');
     const submit = form.querySelector('button[type="submit"]');
+    const note = form.querySelector('[data-draft-note]');
+    const draft = createDraft(state.user.id, state.id);
+    const saved = draft.load();
     let editor;
 
     function fail(message) {
@@ -148,10 +162,37 @@ export async function setUpNewPost() {
         node.hidden = false;
     }
 
+    const tray = createPhotoTray({
+        ficheId: state.id,
+        key: 'new-post',
+        initial: saved ? saved.photos : [],
+        onChange: () => saveDraft(),
+    });
+
+    form.querySelector('[data-new-post-photos]').replaceWith(tray.node);
+
+    /*
+     * The posts of an earlier visit still waiting are sent, editor or
+     * not; one refused by the server can come back into the editor.
+     */
+    setUpOutbox(document.querySelector('[data-outbox]'), (record, jobs) => {
+        if (!editor || !editor.isEmpty() || !tray.isEmpty()) {
+            return false;
+        }
+        editor.quill.setContents(record.text, 'silent');
+        finishing.checked = record.finishing;
+        notify.checked = record.notify;
+        tray.putJobs(jobs);
+        saveDraft();
+        editor.focus();
+        return true;
+    });
+
     try {
         editor = await createEditor(box, {
             label: 'Texte de la publication',
             placeholder: 'Ce qui a été fait, ce qui vient…',
+            delta: saved ? saved.text : null,
         });
     } catch {
         fail('L’éditeur n’a pas pu être chargé. Rechargez la page.');
@@ -159,7 +200,31 @@ export async function setUpNewPost() {
         return;
     }
 
+    function saveDraft() {
+        if (!editor) {
+            return;
+        }
+        draft.save(() => ({
+            text: editor.delta(),
+            photos: tray.photos(),
+            finishing: finishing.checked,
+            notify: notify.checked,
+            empty: editor.isEmpty() && tray.isEmpty(),
+        }));
+    }
+
+    if (saved) {
+        finishing.checked = saved.finishing;
+        notify.checked = saved.notify;
+        note.textContent = 'Votre brouillon du '
+            + `${formatDateTime(saved.savedAt)} a été remis dans l’éditeur.`;
+        note.hidden = false;
+    }
+
     editor.quill.root.setAttribute('aria-describedby', 'new-post-error');
+    editor.quill.on('text-change', saveDraft);
+    finishing.addEventListener('change', saveDraft);
+    notify.addEventListener('change', saveDraft);
 
     form.addEventListener('submit', async (event) => {
         event.preventDefault();
@@ -169,9 +234,10 @@ export async function setUpNewPost() {
         }
 
         fail(null);
+        tray.setError(null);
 
-        if (editor.isEmpty()) {
-            fail('Écrivez le texte de la publication.');
+        if (editor.isEmpty() && tray.isEmpty()) {
+            fail('Écrivez le texte de la publication, ou ajoutez une photo.');
             editor.focus();
             return;
         }
@@ -183,26 +249,40 @@ export async function setUpNewPost() {
 
         submit.disabled = true;
 
-        try {
-            await request('POST', `fiches/${state.id}/posts`, {body: {
-                body: editor.delta(),
-                finishing: finishing.checked,
-                notify_client: notify.checked,
-            }});
-        } catch (e) {
+        /* the small versions first (a moment): they are what is kept */
+        await Promise.all(tray.jobs().map((job) => job.prepared()));
+
+        const problems = tray.problems();
+
+        if (problems.length) {
             submit.disabled = false;
-            if (!sessionEnded(e)) {
-                fail('La publication n’a pas été publiée. '
-                     + errorMessage(e));
-            }
+            tray.setError(problems[0].message);
+            problems[0].focus();
             return;
         }
 
-        submit.disabled = false;
+        const text = editor.isEmpty() ? {ops: []} : editor.delta();
+
+        try {
+            await enqueue({
+                text,
+                finishing: finishing.checked,
+                notify: notify.checked,
+                jobs: tray.takeJobs(),
+            });
+        } finally {
+            submit.disabled = false;
+        }
+
         editor.quill.setContents([], 'silent');
         finishing.checked = false;
         notify.checked = true;
-        announce('Publication publiée.');
-        await refreshQuietly();
+        note.hidden = true;
+        draft.clear();
+
+        if (offline()) {
+            announce('Pas de réseau : la publication partira dès le retour '
+                     + 'de la connexion.');
+        }
     });
 }

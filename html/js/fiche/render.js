@@ -13,6 +13,7 @@ import {
 } from '../ui.js';
 import {commentForm} from './comments.js';
 import {postChangedWhileEdited, postDeletedWhileEdited} from './edit.js';
+import {photoGrid} from './gallery.js';
 import {focusState, restoreFocus, restoreScroll, scrollAnchor} from './keep.js';
 import {postActions} from './posts.js';
 import {drawingDone, highlight, placeChildren, swap} from './reconcile.js';
@@ -191,13 +192,19 @@ function updatePost(entry, post, deleted) {
             postChangedWhileEdited(session, post);
         }
     } else {
-        const bodySig = JSON.stringify(post.body);
+        const bodySig = JSON.stringify([post.body, post.photos || null]);
 
         if (bodySig !== entry.bodySig) {
             const body = el('div', {className: 'post__body delta',
                                     'data-anchor': `${id}-body`});
 
-            body.append(renderDelta(post.body));
+            const grid = photoGrid(post);
+
+            /* the text, then its photos as a grid (gallery.js) */
+            body.append(renderDelta(post.body, {photos: false}));
+            if (grid) {
+                body.append(grid);
+            }
             entry.body = swap(entry.article, entry.body, body,
                               entry.head.nextSibling);
             entry.bodySig = bodySig;

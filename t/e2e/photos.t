@@ -1,0 +1,51 @@
+#!/usr/bin/perl
+#
+# Browser test of the photos of a post (SPEC §3): t/e2e/photos.mjs drives
+# Debian's Chromium through playwright-core, once at a desktop's width and
+# once on a 360 px touch screen.  This wrapper creates what the scenario
+# needs through the admin API (an employee, a client, one chantier per
+# width), hands it over in E2E_SETUP and lets node print the TAP.  The
+# photos themselves are drawn by the test, in the browser.
+
+use strict;
+use warnings;
+use utf8;
+
+use lib 't/lib';
+use ChantierTest;
+
+my $repo = repo_dir();
+
+my $employee = create_user(role => 'employee', civility => 'M.',
+    first_name => 'Paul', last_name => "Mercier $$");
+my $client = create_user(role => 'client', civility => 'Mme',
+    first_name => 'Sophie', last_name => "Bernard $$");
+
+my %fiches;
+
+for my $width ('desktop', 'phone') {
+    my $code = uc "CH-PHOTO-$$-$width";
+    my $fiche = create_chantier(
+        chantier_id      => $code,
+        title            => "Salle de bains ($width)",
+        client_id        => $client->{id},
+        start_date       => '2026-11-02',
+        planned_end_date => '2027-02-26',
+    );
+    $fiches{$width} = { id => $fiche->{id}, code => $code };
+}
+
+$ENV{E2E_SETUP} = json_encode({
+    url      => $ChantierTest::URL,
+    var      => var_dir(),
+    employee => { login => $employee->{login},
+                  password => $employee->{password},
+                  id => $employee->{id} },
+    client   => { login => $client->{login},
+                  password => $client->{password},
+                  id => $client->{id} },
+    fiches   => \%fiches,
+});
+
+exec 'node', "$repo/t/e2e/photos.mjs"
+    or die "cannot run node: $!\n";
