@@ -1,6 +1,7 @@
 # Developer interface of the CLO customer area.
 #
-#   make            build build/ngx_http_chantier_module.so and build/chantierctl
+#   make            build build/ngx_http_chantier_module.so, build/chantierctl
+#                   and build/chantier-test-image
 #   make run        install what is missing, build, run the whole stack on :8080
 #   make test       build, run the test suite against a private stack
 #   make test SANITIZE=1
@@ -47,6 +48,12 @@ CTL_SRCS    := tools/chantierctl/chantierctl.c \
 CTL_DEPS    := $(CTL_SRCS) $(wildcard tools/chantierctl/*.h) \
                $(MODULE)/crypto/chantier_password.h
 
+# libvips, for image/ (the module has it from config), its unit test and
+# the test images (tools/test-image: the photo tests and the demo data)
+VIPS_CFLAGS := $(shell pkg-config --cflags vips 2>/dev/null)
+VIPS_LIBS   := $(shell pkg-config --libs vips 2>/dev/null)
+TEST_IMAGE  := $(BUILD)/chantier-test-image
+
 # Unit tests: t/unit/NAME_test.c, a TAP program, is linked with the one
 # module file it tests, found by name, the first of NAME.c, chantier_NAME.c
 # and ngx_http_chantier_NAME.c: password_test.c tests
@@ -67,14 +74,17 @@ NGX_INCS    := $(addprefix -I$(NGX_BUILD)/,src/core src/event \
                src/http/v2)
 LIBS        := -lpq -lhiredis -lyajl -lssl -lcrypto
 
-.PHONY: all module chantierctl unit assets run test bench clean distclean FORCE
+.PHONY: all module chantierctl test-image unit assets run test bench clean \
+        distclean FORCE
 .PHONY: asan
 
-all: $(MODULE_SO) $(CTL) assets
+all: $(MODULE_SO) $(CTL) $(TEST_IMAGE) assets
 
 module: $(MODULE_SO)
 
 chantierctl: $(CTL)
+
+test-image: $(TEST_IMAGE)
 
 unit: $(UNIT_BINS)
 
@@ -205,6 +215,14 @@ $(CTL): $(CTL_DEPS)
 	@mkdir -p $(BUILD)
 	$(CC) $(STRICT) -O2 -g $(PG_INC) -I$(MODULE)/crypto -I$(MODULE) \
 	    -o $@ $(CTL_SRCS) -lpq -lssl -lcrypto
+
+$(TEST_IMAGE): tools/test-image/chantier-test-image.c
+	@mkdir -p $(BUILD)
+	$(CC) $(STRICT) -O2 -g $(VIPS_CFLAGS) -o $@ $< $(VIPS_LIBS)
+
+# image_test.c makes its images with libvips, as its module file does
+$(UNIT_DIR)/image_test: UNIT_CFLAGS += $(VIPS_CFLAGS)
+$(UNIT_DIR)/image_test: LIBS += $(VIPS_LIBS)
 
 $(UNIT_DIR)/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(MODULE_FILES) \
                       $(NGX_BUILD)/objs/Makefile

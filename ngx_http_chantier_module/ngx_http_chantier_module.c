@@ -15,6 +15,7 @@
 #include "core/ngx_http_chantier_redis.h"
 #include "core/ngx_http_chantier_cache.h"
 #include "core/ngx_http_chantier_thread.h"
+#include "core/ngx_http_chantier_cpu.h"
 #include "live/ngx_http_chantier_live.h"
 
 
@@ -141,6 +142,13 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
       offsetof(ngx_http_chantier_main_conf_t, thread_queue),
       NULL },
 
+    { ngx_string("chantier_cpu_slots"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, cpu_slots),
+      NULL },
+
     { ngx_string("chantier_sessions_per_user"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -221,6 +229,7 @@ ngx_http_chantier_create_main_conf(ngx_conf_t *cf)
     mcf->events_per_user = NGX_CONF_UNSET_UINT;
     mcf->sessions_per_user = NGX_CONF_UNSET_UINT;
     mcf->thread_queue = NGX_CONF_UNSET_UINT;
+    mcf->cpu_slots = NGX_CONF_UNSET_UINT;
 
     return mcf;
 }
@@ -242,6 +251,10 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(mcf->sessions_per_user, 20);
     ngx_conf_init_uint_value(mcf->thread_queue, 32);
 
+    /* one core stays with the event loops (core/ngx_http_chantier_cpu.c) */
+    ngx_conf_init_uint_value(mcf->cpu_slots,
+                             (ngx_ncpu > 1) ? (ngx_uint_t) ngx_ncpu - 1 : 1);
+
     mcf->pg_connect_timeout = mcf->pg_query_timeout;
 
     if (mcf->pg_conninfo.data != NULL
@@ -260,6 +273,13 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
     if (mcf->thread_queue == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"chantier_thread_queue\" must not be 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->cpu_slots == 0 || mcf->cpu_slots > 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"chantier_cpu_slots\" must be between 1 and "
+                           "1024");
         return NGX_CONF_ERROR;
     }
 
@@ -312,6 +332,11 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
      */
     mcf->thread_pool = ngx_thread_pool_add(cf, &mcf->thread_pool_name);
     if (mcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->cpu = ngx_http_chantier_cpu_add(cf, mcf->cpu_slots);
+    if (mcf->cpu == NULL) {
         return NGX_CONF_ERROR;
     }
 

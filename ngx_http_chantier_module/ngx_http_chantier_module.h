@@ -16,6 +16,7 @@ typedef struct ngx_http_chantier_pg_pool_s     ngx_http_chantier_pg_pool_t;
 typedef struct ngx_http_chantier_redis_s       ngx_http_chantier_redis_t;
 typedef struct ngx_http_chantier_json_s        ngx_http_chantier_json_t;
 typedef struct ngx_http_chantier_route_s       ngx_http_chantier_route_t;
+typedef struct ngx_http_chantier_cpu_s         ngx_http_chantier_cpu_t;
 typedef struct ngx_http_chantier_ctx_s         ngx_http_chantier_ctx_t;
 
 
@@ -35,6 +36,8 @@ typedef struct {
     ngx_thread_pool_t            *thread_pool;
     ngx_uint_t                    thread_queue;       /* tasks, per worker */
     ngx_uint_t                    thread_tasks;       /* in this worker */
+    ngx_uint_t                    cpu_slots;          /* all workers */
+    ngx_http_chantier_cpu_t      *cpu;
 
     time_t                        session_idle;
     time_t                        session_lifetime;

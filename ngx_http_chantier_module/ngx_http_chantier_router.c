@@ -1,7 +1,12 @@
 /*
- * From an HTTP request to an API handler: find the route, read the body,
- * check the session and the CSRF token, parse the JSON, then call the
- * route's handler.  Each step answers the error it finds itself.
+ * From an HTTP request to an API handler: find the route, check the session
+ * and the CSRF token, read the body, parse the JSON, then call the route's
+ * handler.  Each step answers the error it finds itself.
+ *
+ * The session comes before the body: a request that will get 401 or 403
+ * costs no temporary file and no memory of its body, which nginx discards
+ * as it arrives.  Only the anonymous routes (login, health) read their
+ * small body first.
  */
 
 #include <ngx_config.h>
@@ -38,9 +43,9 @@ static ngx_int_t ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_chantier_router_read_file(void *data);
 static void ngx_http_chantier_router_file_read(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
-static void ngx_http_chantier_router_session(ngx_http_request_t *r,
-    ngx_http_chantier_ctx_t *ctx);
 static void ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+static void ngx_http_chantier_router_parse(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static ngx_int_t ngx_http_chantier_router_is_json(ngx_http_request_t *r);
 
@@ -186,13 +191,73 @@ ngx_http_chantier_router_handler(ngx_http_request_t *r)
                    "Le corps de la requête dépasse la taille permise.");
     }
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_chantier_router_body);
+    if (ctx->route->auth == NGX_HTTP_CHANTIER_AUTH_NONE) {
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_chantier_router_body);
 
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
     }
 
+    if (!(ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_JSON_BODY)) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    /* the reference that the answer releases */
+    r->main->count++;
+
+    ngx_http_chantier_session_authenticate(r, ctx,
+        ngx_http_chantier_router_authenticated);
+
     return NGX_DONE;
+}
+
+
+/*
+ * The session is valid: the checks that need no body, then the body, read
+ * by nginx with its own reference (the one its answer releases), ours
+ * given back at once.
+ */
+
+static void
+ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD
+        && ngx_http_chantier_session_check_csrf(r, ctx) != NGX_OK)
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "csrf_invalid",
+            "Jeton anti-falsification (X-CSRF-Token) absent ou invalide ; "
+            "rechargez la page.");
+        return;
+    }
+
+    if (ctx->route->auth == NGX_HTTP_CHANTIER_AUTH_ADMIN
+        && ctx->session.role != NGX_HTTP_CHANTIER_ROLE_ADMIN)
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+            "Cette action est réservée aux administrateurs.");
+        return;
+    }
+
+    if (!(ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_JSON_BODY)) {
+        ctx->route->handler(r, ctx);
+        return;
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_chantier_router_body);
+
+    ngx_http_finalize_request(r, (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? rc
+                                                                   : NGX_DONE);
 }
 
 
@@ -415,21 +480,7 @@ ngx_http_chantier_router_body(ngx_http_request_t *r)
         return;
     }
 
-    ngx_http_chantier_router_session(r, ctx);
-}
-
-
-static void
-ngx_http_chantier_router_session(ngx_http_request_t *r,
-    ngx_http_chantier_ctx_t *ctx)
-{
-    if (ctx->route->auth == NGX_HTTP_CHANTIER_AUTH_NONE) {
-        ngx_http_chantier_router_authenticated(r, ctx);
-        return;
-    }
-
-    ngx_http_chantier_session_authenticate(r, ctx,
-        ngx_http_chantier_router_authenticated);
+    ngx_http_chantier_router_parse(r, ctx);
 }
 
 
@@ -567,35 +618,17 @@ ngx_http_chantier_router_file_read(ngx_http_request_t *r, void *data,
         return;
     }
 
-    ngx_http_chantier_router_session(r, ctx);
+    ngx_http_chantier_router_parse(r, ctx);
 }
 
 
 static void
-ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
+ngx_http_chantier_router_parse(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     char       *message;
     ngx_int_t   rc;
     ngx_str_t   error;
-
-    if (ctx->authenticated
-        && r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD
-        && ngx_http_chantier_session_check_csrf(r, ctx) != NGX_OK)
-    {
-        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "csrf_invalid",
-            "Jeton anti-falsification (X-CSRF-Token) absent ou invalide ; "
-            "rechargez la page.");
-        return;
-    }
-
-    if (ctx->route->auth == NGX_HTTP_CHANTIER_AUTH_ADMIN
-        && ctx->session.role != NGX_HTTP_CHANTIER_ROLE_ADMIN)
-    {
-        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
-            "Cette action est réservée aux administrateurs.");
-        return;
-    }
 
     if (ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_JSON_BODY) {
 

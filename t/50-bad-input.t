@@ -580,7 +580,7 @@ my ($host, $port) = ChantierTest::url('/') =~ m{^http://([^/:]+):(\d+)/}
 
 # Sends the bytes on a new connection and reads until the server closes it
 # (the last request should say Connection: close), "want" answers have
-# come, or 15 s pass.  Returns the answers:
+# come, or 15 s (wait) pass.  Returns the answers:
 # [{ status, headers => {lc name => value}, body }].
 sub raw_http {
     my ($bytes, %opts) = @_;
@@ -594,7 +594,7 @@ sub raw_http {
     # write and read together: the server may answer before reading all
     my $sel = IO::Select->new($s);
     my ($in, $off) = ('', 0);
-    my $deadline = time + 15;
+    my $deadline = time + ($opts{wait} // 15);
 
     $s->blocking(0);
 
@@ -698,6 +698,31 @@ subtest 'chunked past the route limit and never finished: 413 as it arrives' => 
     is scalar(@a), 1, 'an answer before the body ends';
     is $a[0] && $a[0]{status}, 413, '413';
     is $a[0] && json_code($a[0]), 'too_large', 'too_large, in JSON';
+};
+
+# The session is checked before the body is read: a request that gets 401
+# or 403 costs no temporary file, however large the body it announces, and
+# is answered without waiting for it.
+subtest 'a body of a request without a valid session is never waited for' => sub {
+    my ($c) = client_for(role => 'employee');
+    my $fiche = create_chantier(client_id => create_user(role => 'client')->{id});
+    my $start = "POST /api/fiches/$fiche->{id}/posts HTTP/1.1\r\nHost: t\r\n"
+        . "Content-Type: application/json\r\nContent-Length: 900000\r\n";
+    my $first_bytes = '{"body":{"ops":[{"insert":"' . ('a' x 100);
+
+    my @a = raw_http($start . "\r\n" . $first_bytes, want => 1);
+    is scalar(@a), 1, 'no session: answered with the body still to come';
+    is $a[0] && $a[0]{status}, 401, 'no session: 401';
+
+    my $cookie = 'chantier_session=' . $c->cookie('chantier_session');
+    @a = raw_http($start . "Cookie: $cookie\r\nX-CSRF-Token: forged\r\n\r\n"
+        . $first_bytes, want => 1);
+    is scalar(@a), 1, 'forged CSRF token: answered with the body still to come';
+    is $a[0] && $a[0]{status}, 403, 'forged CSRF token: 403';
+
+    @a = raw_http($start . "Cookie: $cookie\r\nX-CSRF-Token: " . $c->csrf
+        . "\r\n\r\n" . $first_bytes, want => 1, wait => 3);
+    is scalar(@a), 0, 'a valid session: the body is awaited (no answer yet)';
 };
 
 subtest 'a body that nginx kept in a temporary file is read off the loop' => sub {

@@ -39,6 +39,15 @@ ngx_http_chantier_http_output(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t     value;
     ngx_chain_t   out;
 
+    /*
+     * An answer given before the body was read (401, 403, 503 of the
+     * session check): nginx reads it to nowhere, keeping the connection.
+     */
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     r->headers_out.status = status;
 
     /*

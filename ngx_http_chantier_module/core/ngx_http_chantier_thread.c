@@ -28,6 +28,7 @@
 #include "../ngx_http_chantier_module.h"
 #include "ngx_http_chantier_thread.h"
 #include "ngx_http_chantier_http.h"
+#include "ngx_http_chantier_cpu.h"
 
 
 /*
@@ -45,6 +46,7 @@ typedef struct {
     ngx_http_chantier_thread_run_pt    run;
     ngx_http_chantier_thread_done_pt   done;
     ngx_int_t                          rc;        /* run's, for done */
+    ngx_http_chantier_cpu_t           *cpu;       /* its slots */
     ngx_event_t                        alive;     /* keeps the worker */
 } ngx_http_chantier_thread_t;
 
@@ -89,6 +91,7 @@ ngx_http_chantier_thread_post(ngx_http_request_t *r, void *data,
     t->run = run;
     t->done = done;
     t->rc = NGX_ERROR;
+    t->cpu = mcf->cpu;
 
     task->handler = ngx_http_chantier_thread_handler;
     task->event.handler = ngx_http_chantier_thread_event;
@@ -163,12 +166,22 @@ ngx_http_chantier_thread_handler(void *data, ngx_log_t *log)
 {
     ngx_http_chantier_thread_t  *t = data;
 
+    ngx_int_t   taken;
+    ngx_uint_t  slot;
+
 #if (NGX_LINUX)
     (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
                        NGX_HTTP_CHANTIER_THREAD_NICE);
 #endif
 
+    /* without a slot (a mutex error) the task still runs: it is awaited */
+    taken = ngx_http_chantier_cpu_take(t->cpu, &slot);
+
     t->rc = t->run(t->data);
+
+    if (taken == NGX_OK) {
+        ngx_http_chantier_cpu_give(t->cpu, slot);
+    }
 }
 
 
