@@ -101,7 +101,9 @@ function nameControls(toolbar) {
 
 /*
  * An editor in container (emptied first).  options: {label (the accessible
- * name of the text area), delta (initial content), placeholder}.
+ * name of the text area), delta (initial content), placeholder,
+ * onFiles(files) (photos dropped or pasted into the text: the editor keeps
+ * no image itself)}.
  * Returns {quill, delta(), text(), isEmpty(), tooLong() (over MAX_TEXT:
  * say TOO_LONG), setDelta(d), focus()}.
  */
@@ -117,6 +119,15 @@ export async function createEditor(container, options = {}) {
         formats: FORMATS,
         placeholder: options.placeholder || '',
         modules: {
+            /* a photo dropped or pasted goes to the photo list */
+            uploader: {
+                mimetypes: ['image/jpeg', 'image/png'],
+                handler: (range, files) => {
+                    if (options.onFiles) {
+                        options.onFiles(files);
+                    }
+                },
+            },
             toolbar: TOOLBAR,
             /*
              * Tab leaves the editor, as everywhere else on the page: a

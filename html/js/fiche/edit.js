@@ -112,6 +112,7 @@ export async function editPost(post) {
         session.editor = await createEditor(editorBox, {
             label: 'Texte de la publication',
             delta: parts.text,
+            onFiles: (files) => tray.addFiles(files),
         });
     } catch (e) {
         editing.delete(post.id);
@@ -157,7 +158,7 @@ export function postDeletedWhileEdited(session) {
 }
 
 async function saveEdit(postId, session) {
-    const {editor, error, save} = session;
+    const {editor, error, save, tray} = session;
     const patch = {};
 
     if (save.disabled || !editor) {
@@ -165,10 +166,11 @@ async function saveEdit(postId, session) {
     }
 
     setErrorText(error, null);
+    tray.setError(null);
 
-    if (editor.isEmpty()) {
-        setErrorText(error, 'Le texte de la publication est vide. Pour la '
-                     + 'retirer, utilisez « Supprimer » ou « Annuler la '
+    if (editor.isEmpty() && tray.isEmpty()) {
+        setErrorText(error, 'La publication est vide. Pour la retirer, '
+                     + 'utilisez « Supprimer » ou « Annuler la '
                      + 'publication ».');
         editor.focus();
         return;
@@ -179,7 +181,29 @@ async function saveEdit(postId, session) {
         return;
     }
 
-    const delta = editor.delta();
+    /* the photos being sent first */
+    if (tray.jobs().some((job) => !job.finished)) {
+        save.disabled = true;
+        session.note.textContent = 'Envoi des photos…';
+        session.note.hidden = false;
+        await tray.settled();
+        session.note.hidden = true;
+        save.disabled = false;
+        if (editing.get(postId) !== session) {
+            return;
+        }
+    }
+
+    const problems = tray.problems();
+
+    if (problems.length) {
+        tray.setError(problems[0].message);
+        problems[0].focus();
+        return;
+    }
+
+    const delta = withPhotos(editor.isEmpty() ? {ops: []} : editor.delta(),
+                             tray.photos());
 
     if (JSON.stringify(delta) !== JSON.stringify(session.original.body)) {
         patch.body = delta;

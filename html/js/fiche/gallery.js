@@ -140,13 +140,15 @@ function lightbox() {
     const frame = el('div', {className: 'lightbox__frame'}, img);
     const caption = el('figcaption', {className: 'lightbox__caption'});
     const previous = el('button', {type: 'button',
-                                   className: 'button lightbox__previous'},
-                        el('span', {'aria-hidden': 'true'}, '‹ '),
-                        'Photo précédente');
+                                   className: 'button lightbox__previous',
+                                   'aria-label': 'Photo précédente'},
+                        el('span', {'aria-hidden': 'true'}, '‹'),
+                        'Précédente');
     const next = el('button', {type: 'button',
-                               className: 'button lightbox__next'},
-                    'Photo suivante',
-                    el('span', {'aria-hidden': 'true'}, ' ›'));
+                               className: 'button lightbox__next',
+                               'aria-label': 'Photo suivante'},
+                    'Suivante',
+                    el('span', {'aria-hidden': 'true'}, '›'));
     const nav = el('div', {className: 'lightbox__nav'}, previous, next);
     const keys = el('p', {className: 'lightbox__keys'},
                     'Flèches gauche et droite : photo précédente ou '

@@ -43,12 +43,16 @@ export function jobView(job, options) {
                                decoding: 'async'});
     const title = el('p', {className: 'photo-item__title',
                            id: `${base}-title`});
-    const progressLabel = el('label', {
-        className: 'photo-item__progress-label',
-        for: `${base}-progress`,
+    /* named by aria-labelledby: <label for> does not name a <progress>
+       for every screen reader */
+    const progressLabel = el('span', {className: 'photo-item__progress-label',
+                                      id: `${base}-progress-label`});
+    const progress = el('progress', {
+        className: 'photo-item__progress',
+        id: `${base}-progress`,
+        max: '100',
+        'aria-labelledby': `${base}-progress-label`,
     });
-    const progress = el('progress', {className: 'photo-item__progress',
-                                     id: `${base}-progress`, max: '100'});
     const percent = el('span', {className: 'photo-item__percent',
                                 'aria-hidden': 'true'});
     const status = el('p', {className: 'photo-item__status',
@@ -288,6 +292,9 @@ export function createPhotoTray({ficheId, key, onChange, initial = []}) {
         item.job.remove();
         changed();
         announce(`Photo ${i + 1} retirée.`);
+        if (!items.some((it) => it.job.state === 'failed')) {
+            setError(null);
+        }
 
         /* the focus where the action was: the next photo, or the button */
         const next = items[i] || items[i - 1];

@@ -193,6 +193,7 @@ export async function setUpNewPost() {
             label: 'Texte de la publication',
             placeholder: 'Ce qui a été fait, ce qui vient…',
             delta: saved ? saved.text : null,
+            onFiles: (files) => tray.addFiles(files),
         });
     } catch {
         fail('L’éditeur n’a pas pu être chargé. Rechargez la page.');
@@ -203,6 +204,9 @@ export async function setUpNewPost() {
     function saveDraft() {
         if (!editor) {
             return;
+        }
+        if (editor.isEmpty() && tray.isEmpty()) {
+            note.hidden = true;
         }
         draft.save(() => ({
             text: editor.delta(),
