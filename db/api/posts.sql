@@ -46,7 +46,7 @@ $$;
 
 -- An employee publishes on fiche p_fiche_id: {body, finishing?,
 -- notify_client?}.  notify_client, ticked by default, is kept for the
--- notifier.
+-- notifier.  The photos the body embeds become the post's (photos.sql).
 create or replace function api.post_create(p_user_id bigint, p_fiche_id bigint,
     p_body jsonb)
     returns api.mutation
@@ -74,7 +74,7 @@ begin
     perform api.require_object(p_body);
     perform api.check_keys(p_body, '{body,finishing,notify_client}',
                            '{id,version,author,created_at,edited_at,'
-                           'cancelled,comments}');
+                           'cancelled,comments,photos}');
 
     v_post.body := api.take_delta(p_body, '{body}');
     v_post.finishing := false;
@@ -94,6 +94,8 @@ begin
         (p_fiche_id, p_user_id, p_user_id, v_post.body, v_post.finishing,
          v_post.notify_client)
     returning * into v_post;
+
+    perform api.post_photos_set(v_post);
 
     v_version := api.fiche_changed(p_fiche_id);
 
@@ -168,7 +170,7 @@ begin
     perform api.require_object(p_patch);
     perform api.check_keys(p_patch, '{body,cancelled,finishing}',
                            '{id,version,author,created_at,edited_at,'
-                           'notify_client,comments}');
+                           'notify_client,comments,photos}');
 
     if not p_patch ?| '{body,cancelled,finishing}' then
         perform api.reject(400, 'invalid_field',
@@ -203,7 +205,12 @@ begin
                             then now() else p.edited_at end,
            changed_by = p_user_id,
            version = p.version + 1
-     where p.id = p_post_id;
+     where p.id = p_post_id
+    returning * into v_after;
+
+    if v_after.body <> v_before.body then
+        perform api.post_photos_set(v_after);
+    end if;
 
     v_version := api.fiche_changed(v_before.fiche_id);
 
@@ -222,8 +229,8 @@ exception
 end
 $$;
 
--- An employee deletes post p_post_id; its comments go with it (on delete
--- cascade).
+-- An employee deletes post p_post_id; its comments and photos go with it
+-- (on delete cascade).
 create or replace function api.post_delete(p_user_id bigint, p_post_id bigint)
     returns api.mutation
     language plpgsql
