@@ -216,6 +216,10 @@ subtest 'photos in posts: access, other fiches, deletion, the sweep' => sub {
         { insert => { image => "photo:$photo->{id}" } }, { insert => "\n" } ] } });
     is $bad->{status}, 400, 'a photo already in another post: 400';
 
+    $bad = $employee->api(POST => "fiches/$fiche->{id}/posts", { body => { ops => [
+        { insert => { image => "photo:999999999" } }, { insert => "\n" } ] } });
+    is $bad->{status}, 400, 'a photo that does not exist: 400';
+
     $bad = $employee->api(POST => "fiches/$other_fiche->{id}/posts", { body => { ops => [
         { insert => { image => "photo:$elsewhere->{id}" }, attributes => { alt => 'é' x 201 } },
         { insert => "\n" } ] } });

@@ -1,5 +1,6 @@
--- Photos: POST /api/fiches/{id}/photos, GET /api/photos/{id}, the photos
--- a post embeds, and the sweep of the photos no post embeds (0008).
+-- Photos: POST /api/fiches/{id}/photos, GET /api/photos/{id}, and the
+-- sweep of the photos no post embeds (0008).  Which photos a post shows is
+-- posts.sql's (api.post_photos_set).
 
 
 -- Whether p_user_id may upload a photo to fiche p_fiche_id, asked before
@@ -33,8 +34,8 @@ $$;
 --
 -- Each upload first sweeps the photos left unused for 24 hours: a photo
 -- only becomes unused through an upload that was never published, or an
--- edit that took it out (post_photos_set sweeps too), so the sweep runs as
--- often as there is something to sweep, with no timer in the workers.
+-- edit that took it out (api.post_photos_set, posts.sql), so sweeping at
+-- every upload removes them all, with no timer in the workers.
 create or replace function api.photo_create(p_user_id bigint,
     p_fiche_id bigint,
     p_display_type text, p_display_width integer, p_display_height integer,
@@ -94,51 +95,9 @@ as $$
             or (c.client_id = u.id and ph.post_id is not null))
 $$;
 
--- Makes post p_post's photos those its body embeds: each must be a photo
--- of the post's fiche that no other post shows; those taken out of the
--- body are let go (the sweep removes them 24 h after their upload).
--- Called by post_create and post_patch with the post row locked.
-create or replace function api.post_photos_set(p_post chantier.posts)
-    returns void
-    language plpgsql
-as $$
-declare
-    v_ids      bigint[] := api.delta_photo_ids(p_post.body);
-    v_missing  bigint;
-begin
-    select wanted.id into v_missing
-      from unnest(v_ids) as wanted(id)
-      left join chantier.photos as ph
-             on ph.id = wanted.id
-            and ph.fiche_id = p_post.fiche_id
-            and (ph.post_id is null or ph.post_id = p_post.id)
-     where ph.id is null
-     limit 1;
-
-    if v_missing is not null then
-        perform api.reject(400, 'invalid_field',
-                           format('body : la photo %s n''appartient pas à'
-                                  || ' cette fiche ou figure déjà dans une'
-                                  || ' autre publication.', v_missing));
-    end if;
-
-    update chantier.photos as ph
-       set post_id = null
-     where ph.post_id = p_post.id
-       and ph.id <> all (v_ids);
-
-    update chantier.photos as ph
-       set post_id = p_post.id
-     where ph.id = any (v_ids)
-       and ph.post_id is null;
-
-    perform api.photos_sweep();
-end
-$$;
-
 -- Removes the photos that no post embeds p_age after their upload, and
--- answers how many.  Uploads and edits call it (above); so may a cron job
--- or a test.
+-- answers how many.  Every upload calls it (above); so may a cron job or
+-- a test.
 create or replace function api.photos_sweep(p_age interval default '24 hours')
     returns bigint
     language sql

@@ -44,6 +44,46 @@ begin
 end
 $$;
 
+-- Makes post p_post's photos those its body embeds: each must be a photo
+-- of the post's fiche that no other post shows; those taken out of the
+-- body are let go (the next upload's sweep removes them once 24 h old).
+-- Called by post_create and post_patch with the post row locked.
+create or replace function api.post_photos_set(p_post chantier.posts)
+    returns void
+    language plpgsql
+as $$
+declare
+    v_ids      bigint[] := api.delta_photo_ids(p_post.body);
+    v_missing  bigint;
+begin
+    select wanted.id into v_missing
+      from unnest(v_ids) as wanted(id)
+      left join chantier.photos as ph
+             on ph.id = wanted.id
+            and ph.fiche_id = p_post.fiche_id
+            and (ph.post_id is null or ph.post_id = p_post.id)
+     where ph.id is null
+     limit 1;
+
+    if v_missing is not null then
+        perform api.reject(400, 'invalid_field',
+                           format('body : la photo %s n''appartient pas à'
+                                  || ' cette fiche ou figure déjà dans une'
+                                  || ' autre publication.', v_missing));
+    end if;
+
+    update chantier.photos as ph
+       set post_id = null
+     where ph.post_id = p_post.id
+       and ph.id <> all (v_ids);
+
+    update chantier.photos as ph
+       set post_id = p_post.id
+     where ph.id = any (v_ids)
+       and ph.post_id is null;
+end
+$$;
+
 -- An employee publishes on fiche p_fiche_id: {body, finishing?,
 -- notify_client?}.  notify_client, ticked by default, is kept for the
 -- notifier.  The photos the body embeds become the post's (photos.sql).
