@@ -81,6 +81,10 @@ typedef void (*ngx_http_chantier_handler_pt)(ngx_http_request_t *r,
 #define NGX_HTTP_CHANTIER_ROUTE_USER_DOCUMENT  0x02  /* the session lookup
                                                         brings the user's
                                                         cached document */
+#define NGX_HTTP_CHANTIER_ROUTE_RAW_BODY       0x04  /* read when the
+                                                        handler asks
+                                                        (ngx_http_chantier_
+                                                        read_body) */
 
 
 /*
@@ -140,6 +144,14 @@ struct ngx_http_chantier_ctx_s {
 
 
 extern ngx_module_t  ngx_http_chantier_module;
+
+
+/*
+ * For a RAW_BODY route: reads the body, then calls next, which finds it in
+ * r->request_body->bufs (ngx_http_chantier_router.c).
+ */
+void ngx_http_chantier_read_body(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, ngx_http_chantier_handler_pt next);
 
 
 #endif /* _NGX_HTTP_CHANTIER_MODULE_H_INCLUDED_ */

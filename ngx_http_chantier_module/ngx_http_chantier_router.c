@@ -19,9 +19,11 @@
 #include "auth/ngx_http_chantier_session.h"
 #include "api/ngx_http_chantier_api.h"
 #include "core/ngx_http_chantier_thread.h"
+#include "core/ngx_http_chantier_body.h"
 
 
-#define NGX_HTTP_CHANTIER_JSON_LIMIT  (1024 * 1024)
+#define NGX_HTTP_CHANTIER_JSON_LIMIT   (1024 * 1024)
+#define NGX_HTTP_CHANTIER_PHOTO_LIMIT  (25 * 1024 * 1024)
 
 
 ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
@@ -48,6 +50,7 @@ static void ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
 static void ngx_http_chantier_router_parse(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 static ngx_int_t ngx_http_chantier_router_is_json(ngx_http_request_t *r);
+static void ngx_http_chantier_router_raw_body(ngx_http_request_t *r);
 
 
 /* the body of a file-backed request body, read in a pool thread */
@@ -135,6 +138,14 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
       NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_admin_chantier_patch },
 
+    { NGX_HTTP_POST, "fiches/#/photos", NGX_HTTP_CHANTIER_AUTH_USER,
+      NGX_HTTP_CHANTIER_ROUTE_RAW_BODY, NGX_HTTP_CHANTIER_PHOTO_LIMIT,
+      ngx_http_chantier_api_photo_create },
+
+    { NGX_HTTP_GET, "photos/#", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_photo_get },
+
     { NGX_HTTP_GET, "health", NGX_HTTP_CHANTIER_AUTH_NONE,
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_health },
@@ -202,7 +213,9 @@ ngx_http_chantier_router_handler(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
-    if (!(ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_JSON_BODY)) {
+    if (!(ctx->route->flags & (NGX_HTTP_CHANTIER_ROUTE_JSON_BODY
+                                | NGX_HTTP_CHANTIER_ROUTE_RAW_BODY)))
+    {
         rc = ngx_http_discard_request_body(r);
 
         if (rc != NGX_OK) {
@@ -249,6 +262,7 @@ ngx_http_chantier_router_authenticated(ngx_http_request_t *r,
         return;
     }
 
+    /* a raw body is read when the handler asks (ngx_http_chantier_read_body) */
     if (!(ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_JSON_BODY)) {
         ctx->route->handler(r, ctx);
         return;
@@ -496,30 +510,15 @@ static ngx_int_t
 ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    u_char       *p;
-    size_t        len;
-    ngx_buf_t    *b;
-    ngx_uint_t    in_file;
-    ngx_chain_t  *cl;
+    size_t      len;
+    ngx_err_t   err;
+    ngx_uint_t  in_file;
 
     if (r->request_body == NULL || r->request_body->bufs == NULL) {
         return NGX_OK;
     }
 
-    len = 0;
-    in_file = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            len += (size_t) (b->file_last - b->file_pos);
-            in_file = 1;
-
-        } else {
-            len += (size_t) (b->last - b->pos);
-        }
-    }
+    len = ngx_http_chantier_body_size(r->request_body->bufs, &in_file);
 
     if (len > ctx->route->max_body) {
         return NGX_DECLINED;
@@ -540,64 +539,19 @@ ngx_http_chantier_router_copy_body(ngx_http_request_t *r,
         return NGX_AGAIN;
     }
 
-    p = ctx->body.data;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        /* a chunked body ends with an empty buffer, pos and last NULL */
-        if (b->last != b->pos) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_chantier_body_copy(r->request_body->bufs, ctx->body.data,
+                                       &err);
 }
 
 
-/* in a pool thread: the buffers in order, those in the file with pread() */
+/* in a pool thread */
 
 static ngx_int_t
 ngx_http_chantier_router_read_file(void *data)
 {
     ngx_http_chantier_router_file_t *file = data;
 
-    u_char       *p;
-    ssize_t       n;
-    size_t        want;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    p = file->dst;
-
-    for (cl = file->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!b->in_file) {
-            if (b->last != b->pos) {
-                p = ngx_cpymem(p, b->pos, b->last - b->pos);
-            }
-
-            continue;
-        }
-
-        want = (size_t) (b->file_last - b->file_pos);
-
-        while (want > 0) {
-            n = pread(b->file->fd, p, want,
-                      b->file_last - (off_t) want);
-
-            if (n <= 0) {
-                file->err = (n == 0) ? NGX_EINVAL : ngx_errno;
-                return NGX_ERROR;
-            }
-
-            p += n;
-            want -= n;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_chantier_body_copy(file->bufs, file->dst, &file->err);
 }
 
 
@@ -709,4 +663,47 @@ ngx_http_chantier_router_is_json(ngx_http_request_t *r)
     }
 
     return (p == end || *p == ';') ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * A raw body (a photo, a contract), read when its handler has checked what
+ * it could without it: nginx reads it with a reference of its own, the one
+ * the answer releases; the caller's is given back here.  "next" finds the
+ * body in r->request_body->bufs, in memory or in a temporary file, as
+ * nginx left it, for a pool thread to read (core/ngx_http_chantier_body.h).
+ */
+
+void
+ngx_http_chantier_read_body(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, ngx_http_chantier_handler_pt next)
+{
+    ngx_int_t  rc;
+
+    ctx->next = next;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_chantier_router_raw_body);
+
+    ngx_http_finalize_request(r, (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? rc
+                                                                   : NGX_DONE);
+}
+
+
+static void
+ngx_http_chantier_router_raw_body(ngx_http_request_t *r)
+{
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL
+        || ctx->body_received == 0)
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "empty_body",
+                                     "Le corps de la requête est vide.");
+        return;
+    }
+
+    ctx->next(r, ctx);
 }

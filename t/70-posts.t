@@ -38,7 +38,7 @@ my ($a_c, $ua) = client_for(role => 'client');
 my ($b_c, $ub) = client_for(role => 'client');
 
 my @post_keys = sort qw(id version author created_at edited_at body cancelled
-    finishing notify_client comments);
+    finishing notify_client photos comments);
 
 my $f = create_chantier(client_id => $ua->{id});
 my $g = create_chantier(client_id => $ub->{id});
@@ -611,8 +611,6 @@ my @bad = (
     ['data: image embed',
      '{"insert":{"image":"data:image/png;base64,iVBORw0KGgo="}}',
      qr/image/, 2],
-    ['photo embed (no photo exists yet)', '{"insert":{"image":"photo:1"}}',
-     qr/photo/, 2],
     ['video embed',
      '{"insert":{"video":"https://www.youtube.com/embed/x"}}', qr/video/, 2],
     ['formula embed', '{"insert":{"formula":"e=mc^2"}}', qr/formula/, 2],

@@ -851,6 +851,36 @@ as $$
      group by r.post_id
 $$;
 
+-- The photo ids a Delta embeds, in their order ({"image": "photo:<id>"};
+-- the module checked their form).
+create or replace function api.delta_photo_ids(p_delta jsonb)
+    returns bigint[]
+    language sql immutable
+as $$
+    select coalesce(array_agg(substr(op -> 'insert' ->> 'image', 7)::bigint
+                              order by n), '{}')
+      from jsonb_array_elements(p_delta -> 'ops') with ordinality as o(op, n)
+     where jsonb_typeof(op -> 'insert') = 'object'
+$$;
+
+-- The photos of post p_post for the fiche document: the array [{id,
+-- width, height}] of their display renderings, in body order (the page
+-- reserves their room before the thumbnails arrive).
+create or replace function api.post_photos_json(p_post chantier.posts)
+    returns jsonb
+    language sql stable
+as $$
+    select coalesce(jsonb_agg(jsonb_build_object(
+                                  'id', r.photo_id,
+                                  'width', r.width,
+                                  'height', r.height)
+                              order by wanted.n), '[]')
+      from unnest(api.delta_photo_ids(p_post.body))
+           with ordinality as wanted(id, n)
+      join chantier.photo_renderings as r
+           on r.photo_id = wanted.id and r.size = 'display'
+$$;
+
 -- A post, with the JSON text of the array of its comments.
 create or replace function api.post_json(p_post chantier.posts,
     p_author chantier.users, p_comments text)
@@ -869,7 +899,8 @@ as $$
             'body', p_post.body,
             'cancelled', p_post.cancelled,
             'finishing', p_post.finishing,
-            'notify_client', p_post.notify_client),
+            'notify_client', p_post.notify_client,
+            'photos', api.post_photos_json(p_post)),
         'comments', p_comments)
 $$;
 

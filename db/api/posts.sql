@@ -44,9 +44,49 @@ begin
 end
 $$;
 
+-- Makes post p_post's photos those its body embeds: each must be a photo
+-- of the post's fiche that no other post shows; those taken out of the
+-- body are let go (the next upload's sweep removes them once 24 h old).
+-- Called by post_create and post_patch with the post row locked.
+create or replace function api.post_photos_set(p_post chantier.posts)
+    returns void
+    language plpgsql
+as $$
+declare
+    v_ids      bigint[] := api.delta_photo_ids(p_post.body);
+    v_missing  bigint;
+begin
+    select wanted.id into v_missing
+      from unnest(v_ids) as wanted(id)
+      left join chantier.photos as ph
+             on ph.id = wanted.id
+            and ph.fiche_id = p_post.fiche_id
+            and (ph.post_id is null or ph.post_id = p_post.id)
+     where ph.id is null
+     limit 1;
+
+    if v_missing is not null then
+        perform api.reject(400, 'invalid_field',
+                           format('body : la photo %s n''appartient pas à'
+                                  || ' cette fiche ou figure déjà dans une'
+                                  || ' autre publication.', v_missing));
+    end if;
+
+    update chantier.photos as ph
+       set post_id = null
+     where ph.post_id = p_post.id
+       and ph.id <> all (v_ids);
+
+    update chantier.photos as ph
+       set post_id = p_post.id
+     where ph.id = any (v_ids)
+       and ph.post_id is null;
+end
+$$;
+
 -- An employee publishes on fiche p_fiche_id: {body, finishing?,
 -- notify_client?}.  notify_client, ticked by default, is kept for the
--- notifier.
+-- notifier.  The photos the body embeds become the post's (photos.sql).
 create or replace function api.post_create(p_user_id bigint, p_fiche_id bigint,
     p_body jsonb)
     returns api.mutation
@@ -74,7 +114,7 @@ begin
     perform api.require_object(p_body);
     perform api.check_keys(p_body, '{body,finishing,notify_client}',
                            '{id,version,author,created_at,edited_at,'
-                           'cancelled,comments}');
+                           'cancelled,comments,photos}');
 
     v_post.body := api.take_delta(p_body, '{body}');
     v_post.finishing := false;
@@ -94,6 +134,8 @@ begin
         (p_fiche_id, p_user_id, p_user_id, v_post.body, v_post.finishing,
          v_post.notify_client)
     returning * into v_post;
+
+    perform api.post_photos_set(v_post);
 
     v_version := api.fiche_changed(p_fiche_id);
 
@@ -168,7 +210,7 @@ begin
     perform api.require_object(p_patch);
     perform api.check_keys(p_patch, '{body,cancelled,finishing}',
                            '{id,version,author,created_at,edited_at,'
-                           'notify_client,comments}');
+                           'notify_client,comments,photos}');
 
     if not p_patch ?| '{body,cancelled,finishing}' then
         perform api.reject(400, 'invalid_field',
@@ -203,7 +245,12 @@ begin
                             then now() else p.edited_at end,
            changed_by = p_user_id,
            version = p.version + 1
-     where p.id = p_post_id;
+     where p.id = p_post_id
+    returning * into v_after;
+
+    if v_after.body <> v_before.body then
+        perform api.post_photos_set(v_after);
+    end if;
 
     v_version := api.fiche_changed(v_before.fiche_id);
 
@@ -222,8 +269,8 @@ exception
 end
 $$;
 
--- An employee deletes post p_post_id; its comments go with it (on delete
--- cascade).
+-- An employee deletes post p_post_id; its comments and photos go with it
+-- (on delete cascade).
 create or replace function api.post_delete(p_user_id bigint, p_post_id bigint)
     returns api.mutation
     language plpgsql

@@ -66,6 +66,12 @@ void ngx_http_chantier_api_admin_chantier_create(ngx_http_request_t *r,
 void ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 
+/* api/ngx_http_chantier_api_photos.c */
+void ngx_http_chantier_api_photo_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_photo_get(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
 /* api/ngx_http_chantier_api_health.c */
 void ngx_http_chantier_api_health(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);

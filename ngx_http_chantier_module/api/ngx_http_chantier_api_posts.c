@@ -22,6 +22,19 @@ static ngx_int_t ngx_http_chantier_posts_if_match(ngx_http_request_t *r,
     char **version);
 
 
+/*
+ * The validator checks how a photo is named; which photos the post may
+ * show (of its fiche, in no other post) is checked by the SQL that stores
+ * it (api.post_photos_set), in the same transaction.
+ */
+
+static ngx_int_t
+ngx_http_chantier_posts_photo_named(void *data, int64_t id)
+{
+    return NGX_OK;
+}
+
+
 void
 ngx_http_chantier_api_post_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
@@ -152,8 +165,9 @@ ngx_http_chantier_posts_check_body(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    rc = ngx_http_chantier_delta_validate(r->pool, delta, NULL, NULL,
-                                          &error);
+    rc = ngx_http_chantier_delta_validate(r->pool, delta,
+                                          ngx_http_chantier_posts_photo_named,
+                                          NULL, &error);
 
     if (rc == NGX_OK) {
         return NGX_OK;

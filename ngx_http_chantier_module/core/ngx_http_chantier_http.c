@@ -1,5 +1,6 @@
 /*
- * Sending JSON answers and finalizing the request.
+ * Sending answers (JSON, and the bytes of a photo) and finalizing the
+ * request.
  */
 
 #include <ngx_config.h>
@@ -11,7 +12,8 @@
 
 
 static ngx_int_t ngx_http_chantier_http_output(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *body);
+    ngx_uint_t status, ngx_str_t *type, ngx_str_t *cache_control,
+    ngx_str_t *body);
 
 
 static ngx_str_t  ngx_http_chantier_json_type =
@@ -24,7 +26,20 @@ ngx_http_chantier_send(ngx_http_request_t *r, ngx_uint_t status,
 {
     ngx_int_t  rc;
 
-    rc = ngx_http_chantier_http_output(r, status, body);
+    rc = ngx_http_chantier_http_output(r, status, &ngx_http_chantier_json_type,
+                                       NULL, body);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+void
+ngx_http_chantier_send_bytes(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *cache_control, ngx_str_t *body)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_chantier_http_output(r, status, type, cache_control, body);
 
     ngx_http_finalize_request(r, rc);
 }
@@ -32,7 +47,7 @@ ngx_http_chantier_send(ngx_http_request_t *r, ngx_uint_t status,
 
 static ngx_int_t
 ngx_http_chantier_http_output(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body)
+    ngx_str_t *type, ngx_str_t *cache_control, ngx_str_t *body)
 {
     ngx_int_t     rc;
     ngx_buf_t    *b;
@@ -58,7 +73,10 @@ ngx_http_chantier_http_output(ngx_http_request_t *r, ngx_uint_t status,
     r->disable_not_modified = 1;
 
     /* a document with an ETag may be kept, but only revalidated */
-    if (r->headers_out.etag != NULL) {
+    if (cache_control != NULL) {
+        value = *cache_control;
+
+    } else if (r->headers_out.etag != NULL) {
         ngx_str_set(&value, "private, no-cache");
 
     } else {
@@ -91,8 +109,8 @@ ngx_http_chantier_http_output(ngx_http_request_t *r, ngx_uint_t status,
         return (rc == NGX_ERROR || rc > NGX_OK) ? rc : NGX_OK;
     }
 
-    r->headers_out.content_type = ngx_http_chantier_json_type;
-    r->headers_out.content_type_len = ngx_http_chantier_json_type.len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
     r->headers_out.content_length_n = body->len;
 
     rc = ngx_http_send_header(r);
@@ -259,6 +277,19 @@ ngx_http_chantier_add_header(ngx_http_request_t *r, const char *name,
 ngx_int_t
 ngx_http_chantier_set_etag(ngx_http_request_t *r, int64_t version)
 {
+    u_char     buf[NGX_INT64_LEN];
+    ngx_str_t  tag;
+
+    tag.data = buf;
+    tag.len = ngx_sprintf(buf, "%L", version) - buf;
+
+    return ngx_http_chantier_set_etag_text(r, &tag);
+}
+
+
+ngx_int_t
+ngx_http_chantier_set_etag_text(ngx_http_request_t *r, ngx_str_t *tag)
+{
     ngx_table_elt_t  *etag;
 
     etag = ngx_list_push(&r->headers_out.headers);
@@ -266,7 +297,7 @@ ngx_http_chantier_set_etag(ngx_http_request_t *r, int64_t version)
         return NGX_ERROR;
     }
 
-    etag->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN + 2);
+    etag->value.data = ngx_pnalloc(r->pool, tag->len + 2);
     if (etag->value.data == NULL) {
         etag->hash = 0;
         return NGX_ERROR;
@@ -274,7 +305,7 @@ ngx_http_chantier_set_etag(ngx_http_request_t *r, int64_t version)
 
     etag->hash = 1;
     ngx_str_set(&etag->key, "ETag");
-    etag->value.len = ngx_sprintf(etag->value.data, "\"%L\"", version)
+    etag->value.len = ngx_sprintf(etag->value.data, "\"%V\"", tag)
                       - etag->value.data;
 
     r->headers_out.etag = etag;
@@ -283,13 +314,26 @@ ngx_http_chantier_set_etag(ngx_http_request_t *r, int64_t version)
 }
 
 
+ngx_uint_t
+ngx_http_chantier_etag_matches(ngx_table_elt_t *header, int64_t version)
+{
+    u_char     buf[NGX_INT64_LEN];
+    ngx_str_t  tag;
+
+    tag.data = buf;
+    tag.len = ngx_sprintf(buf, "%L", version) - buf;
+
+    return ngx_http_chantier_etag_matches_text(header, &tag);
+}
+
+
 /*
- * Whether an If-None-Match or If-Match header lists the ETag of version:
- * "*", or one of the comma-separated tags, weak or strong.
+ * Whether an If-None-Match or If-Match header lists the ETag "tag": "*",
+ * or one of the comma-separated tags, weak or strong.
  */
 
 ngx_uint_t
-ngx_http_chantier_etag_matches(ngx_table_elt_t *header, int64_t version)
+ngx_http_chantier_etag_matches_text(ngx_table_elt_t *header, ngx_str_t *tag)
 {
     u_char  *p, *end, *start;
 
@@ -320,13 +364,12 @@ ngx_http_chantier_etag_matches(ngx_table_elt_t *header, int64_t version)
 
         start = p;
 
-        while (p < end && *p >= '0' && *p <= '9') {
+        while (p < end && *p != '"' && *p != ',' && *p != ' ') {
             p++;
         }
 
-        if (p > start && p - start <= 18
-            && ngx_atoof(start, p - start) == version
-            && (p == end || *p == '"' || *p == ',' || *p == ' '))
+        if ((size_t) (p - start) == tag->len
+            && ngx_memcmp(start, tag->data, tag->len) == 0)
         {
             return 1;
         }

@@ -20,6 +20,13 @@ void ngx_http_chantier_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *body);
 
 /* {"error":{"code":code,"message":message}} */
+/*
+ * An answer of bytes that are not JSON (a photo, or its 304 with body
+ * NULL): its type, Cache-Control, and the ETag set beforehand if any.
+ */
+void ngx_http_chantier_send_bytes(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_str_t *cache_control, ngx_str_t *body);
+
 void ngx_http_chantier_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message);
 
@@ -44,10 +51,14 @@ ngx_int_t ngx_http_chantier_add_header(ngx_http_request_t *r,
 
 /* ETag "<version>": the answer may then be cached and revalidated */
 ngx_int_t ngx_http_chantier_set_etag(ngx_http_request_t *r, int64_t version);
+ngx_int_t ngx_http_chantier_set_etag_text(ngx_http_request_t *r,
+    ngx_str_t *tag);
 
 /* 1 when an If-None-Match / If-Match header names version (or is "*") */
 ngx_uint_t ngx_http_chantier_etag_matches(ngx_table_elt_t *header,
     int64_t version);
+ngx_uint_t ngx_http_chantier_etag_matches_text(ngx_table_elt_t *header,
+    ngx_str_t *tag);
 
 /* the first request header called name (any case), or NULL */
 ngx_table_elt_t *ngx_http_chantier_header_in(ngx_http_request_t *r,

@@ -105,6 +105,9 @@ typedef struct {
     const char                        *sql;
     const char                       **params;
     int                                nparams;
+    int                               *lengths;     /* NULL: all text */
+    int                               *formats;
+    int                                result_format;  /* 1: binary */
 } ngx_http_chantier_pg_query_t;
 
 
@@ -136,6 +139,8 @@ struct ngx_http_chantier_pg_pool_s {
 };
 
 
+static size_t ngx_http_chantier_pg_param_size(const char *const *params,
+    const size_t *lengths, int i);
 static void ngx_http_chantier_pg_connect(ngx_http_chantier_pg_conn_t *pc);
 static void ngx_http_chantier_pg_connect_poll(ngx_http_chantier_pg_conn_t *pc);
 static void ngx_http_chantier_pg_connected(ngx_http_chantier_pg_conn_t *pc);
@@ -303,6 +308,16 @@ ngx_http_chantier_pg_query(ngx_http_request_t *r, const char *sql,
     int nparams, const char *const *params,
     ngx_http_chantier_pg_handler_pt handler)
 {
+    return ngx_http_chantier_pg_query_binary(r, sql, nparams, params, NULL,
+                                             0, handler);
+}
+
+
+ngx_int_t
+ngx_http_chantier_pg_query_binary(ngx_http_request_t *r, const char *sql,
+    int nparams, const char *const *params, const size_t *lengths,
+    ngx_uint_t binary_result, ngx_http_chantier_pg_handler_pt handler)
+{
     int                             i;
     u_char                         *p;
     size_t                          size, len;
@@ -337,15 +352,29 @@ ngx_http_chantier_pg_query(ngx_http_request_t *r, const char *sql,
         return NGX_ERROR;
     }
 
-    /* one block: the record, the parameter pointers, the strings */
+    /*
+     * One block: the record, the parameter pointers, their lengths and
+     * formats when some are binary, the values, the SQL.
+     */
 
     size = sizeof(ngx_http_chantier_pg_query_t)
            + nparams * sizeof(char *)
            + ngx_strlen(sql) + 1;
 
+    if (lengths != NULL) {
+        size += 2 * nparams * sizeof(int);
+    }
+
     for (i = 0; i < nparams; i++) {
         if (params[i] != NULL) {
-            size += ngx_strlen(params[i]) + 1;
+            size += ngx_http_chantier_pg_param_size(params, lengths, i);
+        }
+
+        if (lengths != NULL && lengths[i] > NGX_MAX_INT32_VALUE) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "chantier: SQL parameter of %uz bytes",
+                          lengths[i]);
+            return NGX_ERROR;
         }
     }
 
@@ -361,8 +390,20 @@ ngx_http_chantier_pg_query(ngx_http_request_t *r, const char *sql,
     q->handler = handler;
     q->nparams = nparams;
     q->params = (const char **) (q + 1);
+    q->result_format = binary_result ? 1 : 0;
 
     p = (u_char *) (q->params + nparams);
+
+    if (lengths != NULL) {
+        q->lengths = (int *) p;
+        q->formats = q->lengths + nparams;
+        p = (u_char *) (q->formats + nparams);
+
+        for (i = 0; i < nparams; i++) {
+            q->lengths[i] = (int) lengths[i];
+            q->formats[i] = (lengths[i] > 0) ? 1 : 0;
+        }
+    }
 
     for (i = 0; i < nparams; i++) {
         if (params[i] == NULL) {
@@ -370,7 +411,7 @@ ngx_http_chantier_pg_query(ngx_http_request_t *r, const char *sql,
             continue;
         }
 
-        len = ngx_strlen(params[i]) + 1;
+        len = ngx_http_chantier_pg_param_size(params, lengths, i);
         q->params[i] = (const char *) p;
         p = ngx_cpymem(p, params[i], len);
     }
@@ -413,6 +454,20 @@ ngx_http_chantier_pg_query(ngx_http_request_t *r, const char *sql,
     pool->full_logged = 0;
 
     return NGX_OK;
+}
+
+
+/* bytes of parameter i as copied: a binary one its length, text its NUL */
+
+static size_t
+ngx_http_chantier_pg_param_size(const char *const *params,
+    const size_t *lengths, int i)
+{
+    if (lengths != NULL && lengths[i] > 0) {
+        return lengths[i];
+    }
+
+    return ngx_strlen(params[i]) + 1;
 }
 
 
@@ -840,7 +895,7 @@ ngx_http_chantier_pg_send(ngx_http_chantier_pg_conn_t *pc,
                    pc->connection->fd, q->sql);
 
     if (!PQsendQueryParams(pc->pgconn, q->sql, q->nparams, NULL, q->params,
-                           NULL, NULL, 0))
+                           q->lengths, q->formats, q->result_format))
     {
         return NGX_ERROR;
     }

@@ -46,6 +46,18 @@ ngx_int_t ngx_http_chantier_pg_query(ngx_http_request_t *r, const char *sql,
     int nparams, const char *const *params,
     ngx_http_chantier_pg_handler_pt handler);
 
+/*
+ * The same with binary values: a parameter i with lengths[i] > 0 is that
+ * many bytes in PostgreSQL's binary format (bytea: the bytes themselves),
+ * the others text as above; lengths may be NULL.  With binary_result, the
+ * result columns come in binary format too (a bytea as its bytes, with
+ * PQgetlength), which saves decoding hex on the event loop.
+ */
+ngx_int_t ngx_http_chantier_pg_query_binary(ngx_http_request_t *r,
+    const char *sql, int nparams, const char *const *params,
+    const size_t *lengths, ngx_uint_t binary_result,
+    ngx_http_chantier_pg_handler_pt handler);
+
 /* called from the module's init_process / exit_process */
 ngx_int_t ngx_http_chantier_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_chantier_main_conf_t *mcf);

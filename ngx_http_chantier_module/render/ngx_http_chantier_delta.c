@@ -13,7 +13,9 @@
  *       the C1 range U+0080-U+009F are refused), 20,000 characters in all,
  *       an image counting as one;
  *   attributes: bold, italic, underline, strike (true), size (small, large,
- *       huge), link (http, https, mailto), and the line formats header
+ *       huge), link (http, https, mailto), alt on an image only (its
+ *       description, one line of at most 200 characters), and the line
+ *       formats header
  *       (1, 2, 3) and list (bullet, ordered), which Quill puts on the
  *       newline ending the line: they are accepted only on a text made of
  *       newlines, and not both on one op.
@@ -65,6 +67,7 @@ typedef struct {
     unsigned                           block:1;    /* on newlines only */
     unsigned                           link:1;
     char                              *hint;       /* for a bad value */
+    unsigned                           image:1;    /* on images only */
 } ngx_http_chantier_delta_attr_t;
 
 
@@ -77,9 +80,11 @@ static ngx_int_t ngx_http_chantier_delta_text(
     ngx_uint_t *newlines);
 static ngx_int_t ngx_http_chantier_delta_embed(
     ngx_http_chantier_delta_ctx_t *ctx, ngx_http_chantier_json_t *embed);
+static ngx_int_t ngx_http_chantier_delta_alt(
+    ngx_http_chantier_delta_ctx_t *ctx, ngx_str_t *alt);
 static ngx_int_t ngx_http_chantier_delta_attributes(
     ngx_http_chantier_delta_ctx_t *ctx, ngx_http_chantier_json_t *attrs,
-    ngx_uint_t newlines);
+    ngx_uint_t newlines, ngx_uint_t image);
 static ngx_int_t ngx_http_chantier_delta_link(
     ngx_http_chantier_delta_ctx_t *ctx, ngx_str_t *link);
 static ngx_int_t ngx_http_chantier_delta_is(ngx_str_t *s, const char *text);
@@ -104,33 +109,36 @@ static char  *ngx_http_chantier_delta_lists[] = {
 static ngx_http_chantier_delta_attr_t  ngx_http_chantier_delta_attrs[] = {
 
     { ngx_string("bold"), NGX_HTTP_CHANTIER_JSON_TRUE, NULL, 0, 0,
-      "« bold » doit valoir true." },
+      "« bold » doit valoir true.", 0 },
 
     { ngx_string("italic"), NGX_HTTP_CHANTIER_JSON_TRUE, NULL, 0, 0,
-      "« italic » doit valoir true." },
+      "« italic » doit valoir true.", 0 },
 
     { ngx_string("underline"), NGX_HTTP_CHANTIER_JSON_TRUE, NULL, 0, 0,
-      "« underline » doit valoir true." },
+      "« underline » doit valoir true.", 0 },
 
     { ngx_string("strike"), NGX_HTTP_CHANTIER_JSON_TRUE, NULL, 0, 0,
-      "« strike » doit valoir true." },
+      "« strike » doit valoir true.", 0 },
 
     { ngx_string("size"), NGX_HTTP_CHANTIER_JSON_STRING,
       ngx_http_chantier_delta_sizes, 0, 0,
-      "« size » doit valoir \"small\", \"large\" ou \"huge\"." },
+      "« size » doit valoir \"small\", \"large\" ou \"huge\".", 0 },
 
     { ngx_string("link"), NGX_HTTP_CHANTIER_JSON_STRING, NULL, 0, 1,
-      "« link » doit être un texte." },
+      "« link » doit être un texte.", 0 },
 
     { ngx_string("header"), NGX_HTTP_CHANTIER_JSON_NUMBER,
       ngx_http_chantier_delta_headers, 1, 0,
-      "« header » doit valoir 1, 2 ou 3." },
+      "« header » doit valoir 1, 2 ou 3.", 0 },
 
     { ngx_string("list"), NGX_HTTP_CHANTIER_JSON_STRING,
       ngx_http_chantier_delta_lists, 1, 0,
-      "« list » doit valoir \"bullet\" ou \"ordered\"." },
+      "« list » doit valoir \"bullet\" ou \"ordered\".", 0 },
 
-    { ngx_null_string, 0, NULL, 0, 0, NULL }
+    { ngx_string("alt"), NGX_HTTP_CHANTIER_JSON_STRING, NULL, 0, 0,
+      "« alt » doit être un texte.", 1 },
+
+    { ngx_null_string, 0, NULL, 0, 0, NULL, 0 }
 };
 
 
@@ -275,7 +283,8 @@ ngx_http_chantier_delta_op(ngx_http_chantier_delta_ctx_t *ctx,
                      "« attributes » doit être un objet.", NULL, 0);
     }
 
-    return ngx_http_chantier_delta_attributes(ctx, attrs, newlines);
+    return ngx_http_chantier_delta_attributes(ctx, attrs, newlines,
+                                  insert->type == NGX_HTTP_CHANTIER_JSON_OBJECT);
 }
 
 
@@ -433,7 +442,7 @@ invalid:
 
 static ngx_int_t
 ngx_http_chantier_delta_attributes(ngx_http_chantier_delta_ctx_t *ctx,
-    ngx_http_chantier_json_t *attrs, ngx_uint_t newlines)
+    ngx_http_chantier_json_t *attrs, ngx_uint_t newlines, ngx_uint_t image)
 {
     char                           **v;
     ngx_int_t                        rc;
@@ -490,12 +499,65 @@ ngx_http_chantier_delta_attributes(ngx_http_chantier_delta_ctx_t *ctx,
             }
         }
 
+        if (d->image) {
+            if (!image) {
+                return ngx_http_chantier_delta_fail(ctx,
+                     "« %s » ne s'applique qu'à une image.",
+                     d->name.data, d->name.len);
+            }
+
+            rc = ngx_http_chantier_delta_alt(ctx, &a->value);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
         if (d->link) {
             rc = ngx_http_chantier_delta_link(ctx, &a->value);
             if (rc != NGX_OK) {
                 return rc;
             }
         }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The description of a photo, read aloud and shown under it: at most
+ * NGX_HTTP_CHANTIER_DELTA_MAX_ALT characters, no control character (not
+ * even a newline: it is one line).
+ */
+
+static ngx_int_t
+ngx_http_chantier_delta_alt(ngx_http_chantier_delta_ctx_t *ctx,
+    ngx_str_t *alt)
+{
+    u_char      *p, *last;
+    ngx_uint_t   n;
+
+    n = 0;
+    last = alt->data + alt->len;
+
+    for (p = alt->data; p < last; p++) {
+
+        if (*p < 0x20 || *p == 0x7f
+            || (*p == 0xc2 && p + 1 < last && p[1] >= 0x80 && p[1] < 0xa0))
+        {
+            return ngx_http_chantier_delta_fail(ctx,
+                     "« alt » ne peut contenir ni retour à la ligne ni "
+                     "caractère de contrôle.", NULL, 0);
+        }
+
+        if ((*p & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+
+    if (n > NGX_HTTP_CHANTIER_DELTA_MAX_ALT) {
+        return ngx_http_chantier_delta_fail(ctx,
+                     "« alt » dépasse 200 caractères.", NULL, 0);
     }
 
     return NGX_OK;

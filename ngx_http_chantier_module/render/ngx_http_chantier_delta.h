@@ -16,6 +16,7 @@
 #define NGX_HTTP_CHANTIER_DELTA_MAX_OPS       10000
 #define NGX_HTTP_CHANTIER_DELTA_MAX_TEXT      20000    /* code points */
 #define NGX_HTTP_CHANTIER_DELTA_MAX_LINK      2000     /* bytes */
+#define NGX_HTTP_CHANTIER_DELTA_MAX_ALT       200      /* characters */
 
 
 /* says whether "photo:<id>" names a photo of the fiche being written */

@@ -306,6 +306,43 @@ test_photos(void)
        "header on a photo refused");
 
     img = "{\"ops\":[{\"insert\":{\"image\":\"photo:12\"},"
+          "\"attributes\":{\"alt\":\"La dalle coulée, côté jardin\"}}]}";
+    rc = check_len(img, strlen(img), photo_12);
+    ok(rc == NGX_OK, "photo with an alt text");
+
+    img = "{\"ops\":[{\"insert\":\"Texte\","
+          "\"attributes\":{\"alt\":\"x\"}}]}";
+    rc = check_len(img, strlen(img), photo_12);
+    ok(rc == NGX_DECLINED && err_has("qu'à une image"),
+       "alt on a text refused");
+
+    img = "{\"ops\":[{\"insert\":{\"image\":\"photo:12\"},"
+          "\"attributes\":{\"alt\":\"ligne\\nautre\"}}]}";
+    rc = check_len(img, strlen(img), photo_12);
+    ok(rc == NGX_DECLINED && err_has("retour à la ligne"),
+       "alt with a newline refused");
+
+    {
+        char    buf[1024];
+        size_t  n;
+
+        /* 200 "é" (400 bytes) pass, 201 do not: characters, not bytes */
+        n = sprintf(buf, "{\"ops\":[{\"insert\":{\"image\":\"photo:12\"},"
+                         "\"attributes\":{\"alt\":\"");
+        for (int i = 0; i < 200; i++) {
+            n += sprintf(buf + n, "\xc3\xa9");
+        }
+        sprintf(buf + n, "\"}}]}");
+        ok(check_len(buf, strlen(buf), photo_12) == NGX_OK,
+           "alt of 200 characters accepted");
+
+        sprintf(buf + n, "e\"}}]}");
+        rc = check_len(buf, strlen(buf), photo_12);
+        ok(rc == NGX_DECLINED && err_has("200 caractères"),
+           "alt of 201 characters refused");
+    }
+
+    img = "{\"ops\":[{\"insert\":{\"image\":\"photo:12\"},"
           "\"attributes\":{\"width\":\"100\"}}]}";
     rc = check_len(img, strlen(img), photo_12);
     ok(rc == NGX_DECLINED && err_has("attribut « width »"),

@@ -1,0 +1,393 @@
+/*
+ * Photos: POST /fiches/{id}/photos and GET /photos/{id}.
+ *
+ * An upload goes
+ *
+ *     role (a client: 403) -> may this user upload here (PostgreSQL)
+ *       -> the body, as it arrives (25 MiB at most, 413 as soon as passed)
+ *       -> a pool thread: the body in one piece, then libvips
+ *          (image/ngx_http_chantier_image.c: 415, 413, 400)
+ *       -> the two renderings stored (PostgreSQL, binary parameters) -> 201
+ *
+ * so that nothing is read, decoded or written for a request that will be
+ * refused, and nothing heavy runs on the event loop.  The renderings are
+ * freed by a cleanup of the request pool, whatever ends the request.
+ *
+ * A photo is read with its bytes in PostgreSQL's binary format: no hex to
+ * decode.  Its ETag is the rendering's SHA-256; a rendering never changes,
+ * so the browser keeps it for a year without asking again.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_chantier_api.h"
+#include "../core/ngx_http_chantier_body.h"
+#include "../core/ngx_http_chantier_http.h"
+#include "../core/ngx_http_chantier_pg.h"
+#include "../core/ngx_http_chantier_thread.h"
+#include "../image/ngx_http_chantier_image.h"
+
+
+/* what the upload carries from step to step */
+typedef struct {
+    ngx_chain_t                   *bufs;       /* the body as nginx kept it */
+    size_t                         len;
+    u_char                        *in;         /* its copy, thread-owned */
+    ngx_err_t                      err;        /* reading the file */
+    ngx_http_chantier_image_t      image;
+} ngx_http_chantier_photo_upload_t;
+
+
+static void ngx_http_chantier_photo_allowed(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_photo_body(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+static ngx_int_t ngx_http_chantier_photo_process(void *data);
+static void ngx_http_chantier_photo_processed(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_chantier_photo_store(ngx_http_request_t *r,
+    ngx_http_chantier_photo_upload_t *upload);
+static void ngx_http_chantier_photo_free(void *data);
+static void ngx_http_chantier_photo_found(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+
+
+static ngx_str_t  ngx_http_chantier_photo_cache =
+    ngx_string("private, max-age=31536000, immutable");
+
+
+void
+ngx_http_chantier_api_photo_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    const char  *params[2];
+
+    if (!ngx_http_chantier_api_is_employee(ctx)) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+            "Seuls les employés de CLO ajoutent des photos.");
+        return;
+    }
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = (char *) ctx->id[0].data;
+
+    ngx_http_chantier_api_query(r,
+        "select status, body from api.photo_upload_allowed($1, $2)",
+        2, params, ngx_http_chantier_photo_allowed);
+}
+
+
+static void
+ngx_http_chantier_photo_allowed(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_http_chantier_ctx_t  *ctx;
+
+    if (ngx_http_chantier_api_status(res, rc) != NGX_HTTP_NO_CONTENT) {
+        ngx_http_chantier_api_send_result(r, res, rc);
+        return;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    ngx_http_chantier_read_body(r, ctx, ngx_http_chantier_photo_body);
+}
+
+
+static void
+ngx_http_chantier_photo_body(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_uint_t                         in_file;
+    ngx_pool_cleanup_t                *cln;
+    ngx_http_chantier_photo_upload_t  *upload;
+
+    upload = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_photo_upload_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (upload == NULL || cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* registered before the task: the renderings go with the request */
+    cln->handler = ngx_http_chantier_photo_free;
+    cln->data = upload;
+
+    upload->bufs = r->request_body->bufs;
+    upload->len = ngx_http_chantier_body_size(upload->bufs, &in_file);
+
+    ngx_http_chantier_thread_post(r, upload, ngx_http_chantier_photo_process,
+                                  ngx_http_chantier_photo_processed);
+}
+
+
+/* in a pool thread: the body in one piece, then the image work */
+
+static ngx_int_t
+ngx_http_chantier_photo_process(void *data)
+{
+    ngx_http_chantier_photo_upload_t *upload = data;
+
+    ngx_int_t  rc;
+
+    upload->in = malloc(upload->len);
+    if (upload->in == NULL) {
+        upload->image.status = NGX_HTTP_CHANTIER_IMAGE_ERROR;
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_chantier_body_copy(upload->bufs, upload->in, &upload->err);
+
+    if (rc == NGX_OK) {
+        upload->image.in = upload->in;
+        upload->image.in_len = upload->len;
+
+        rc = ngx_http_chantier_image_process(&upload->image);
+
+        if (rc == NGX_DECLINED) {
+            rc = NGX_OK;
+        }
+
+    } else {
+        upload->image.status = NGX_HTTP_CHANTIER_IMAGE_ERROR;
+    }
+
+    /* the upload itself is never kept: only its renderings */
+    free(upload->in);
+    upload->in = NULL;
+    upload->image.in = NULL;
+
+    return rc;
+}
+
+
+static void
+ngx_http_chantier_photo_processed(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_chantier_photo_upload_t *upload = data;
+
+    if (upload->err) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, upload->err,
+                      "chantier: reading the photo's temporary file failed");
+    }
+
+    switch (upload->image.status) {
+
+    case NGX_HTTP_CHANTIER_IMAGE_OK:
+        ngx_http_chantier_photo_store(r, upload);
+        return;
+
+    case NGX_HTTP_CHANTIER_IMAGE_NOT_IMAGE:
+        ngx_http_chantier_send_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Ce fichier n'est pas une photo JPEG ou PNG.");
+        return;
+
+    case NGX_HTTP_CHANTIER_IMAGE_TOO_LARGE:
+        ngx_http_chantier_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+            "image_too_large",
+            "Cette photo dépasse 50 millions de pixels : réduisez-la avant "
+            "de l'envoyer.");
+        return;
+
+    case NGX_HTTP_CHANTIER_IMAGE_INVALID:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "chantier: photo refused: %s", upload->image.error);
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "invalid_image",
+            "Cette photo est abîmée ou incomplète : envoyez-la de nouveau.");
+        return;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chantier: photo processing failed: %s",
+                      upload->image.error);
+        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "internal_error",
+                                     "Erreur interne du serveur.");
+        return;
+    }
+}
+
+
+static void
+ngx_http_chantier_photo_store(ngx_http_request_t *r,
+    ngx_http_chantier_photo_upload_t *upload)
+{
+    u_char                               *p;
+    size_t                                lengths[12];
+    ngx_int_t                             rc;
+    const char                           *params[12];
+    ngx_http_chantier_ctx_t              *ctx;
+    ngx_http_chantier_image_rendering_t  *d, *t;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    d = &upload->image.display;
+    t = &upload->image.thumb;
+
+    p = ngx_pnalloc(r->pool, 4 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memzero(lengths, sizeof(lengths));
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = (char *) ctx->id[0].data;
+
+    params[2] = d->type;
+    params[3] = (char *) p;
+    p = ngx_sprintf(p, "%ui%Z", d->width);
+    params[4] = (char *) p;
+    p = ngx_sprintf(p, "%ui%Z", d->height);
+    params[5] = (char *) d->hash;
+    params[6] = (char *) d->data;
+    lengths[6] = d->len;
+
+    params[7] = t->type;
+    params[8] = (char *) p;
+    p = ngx_sprintf(p, "%ui%Z", t->width);
+    params[9] = (char *) p;
+    p = ngx_sprintf(p, "%ui%Z", t->height);
+    params[10] = (char *) t->hash;
+    params[11] = (char *) t->data;
+    lengths[11] = t->len;
+
+    rc = ngx_http_chantier_pg_query_binary(r,
+             "select status, body from api.photo_create($1, $2,"
+             " $3, $4, $5, $6, $7::bytea, $8, $9, $10, $11, $12::bytea)",
+             12, params, lengths, 0, ngx_http_chantier_api_send_result);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_photo_free(void *data)
+{
+    ngx_http_chantier_photo_upload_t *upload = data;
+
+    ngx_http_chantier_image_free(&upload->image);
+}
+
+
+/* GET /photos/{id}?size=thumb|display */
+
+void
+ngx_http_chantier_api_photo_get(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t    rc;
+    ngx_str_t    size;
+    const char  *params[3];
+
+    rc = ngx_http_chantier_api_arg(r, "size", &size);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_str_set(&size, "display");
+
+    } else if (!(size.len == 5 && ngx_strncmp(size.data, "thumb", 5) == 0)
+               && !(size.len == 7
+                    && ngx_strncmp(size.data, "display", 7) == 0))
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "invalid_field",
+            "size vaut « thumb » (vignette) ou « display » (grande photo).");
+        return;
+    }
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = (char *) ctx->id[0].data;
+    params[2] = (char *) size.data;
+
+    rc = ngx_http_chantier_pg_query_binary(r,
+             "select content_type, hash, bytes"
+             "  from api.photo_get($1, $2, $3)",
+             3, params, NULL, 1, ngx_http_chantier_photo_found);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_photo_found(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_str_t  type, hash, body;
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chantier: photo query failed: %s",
+                      PQresultErrorMessage(res));
+        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "internal_error",
+                                     "Erreur interne du serveur.");
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                     "Cette photo n'existe pas.");
+        return;
+    }
+
+    /* binary format: text columns are their bytes, bytea its bytes */
+    if (ngx_http_chantier_api_value(r, res, 0, &type) != NGX_OK
+        || ngx_http_chantier_api_value(r, res, 1, &hash) != NGX_OK
+        || ngx_http_chantier_set_etag_text(r, &hash) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_chantier_etag_matches_text(
+            ngx_http_chantier_header_in(r, "If-None-Match"), &hash))
+    {
+        ngx_http_chantier_send_bytes(r, NGX_HTTP_NOT_MODIFIED, &type,
+                                     &ngx_http_chantier_photo_cache, NULL);
+        return;
+    }
+
+    body.len = PQgetlength(res, 0, 2);
+    body.data = ngx_pnalloc(r->pool, body.len);
+
+    if (body.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memcpy(body.data, PQgetvalue(res, 0, 2), body.len);
+
+    ngx_http_chantier_send_bytes(r, NGX_HTTP_OK, &type,
+                                 &ngx_http_chantier_photo_cache, &body);
+}
