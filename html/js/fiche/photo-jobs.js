@@ -62,6 +62,8 @@ export function refusalMessage(error) {
     case 'invalid_image':
         return 'Ce fichier est abîmé ou incomplet : il ne peut pas être lu '
             + 'comme une photo. Choisissez-en une autre, ou reprenez-la.';
+    case 'empty_body':
+        return 'Ce fichier est vide. Choisissez-en un autre.';
     default:
         break;
     }
