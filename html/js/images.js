@@ -19,15 +19,23 @@
 export const MAX_EDGE = 2048;
 const QUALITY = 0.85;
 
-/* the image upright, as an ImageBitmap or an <img>, or null */
+/*
+ * The image upright, as an ImageBitmap or an <img>, or null when the
+ * browser cannot decode it.  createImageBitmap() refuses a truncated
+ * file, where an <img> would show its first half over grey: the <img> is
+ * only for a browser without it (or without its orientation option).
+ */
 async function decode(file) {
     if (typeof window.createImageBitmap === 'function') {
         try {
             return await window.createImageBitmap(file, {
                 imageOrientation: 'from-image',
             });
-        } catch {
-            /* not decodable, or an option this browser refuses: below */
+        } catch (e) {
+            if (!(e instanceof TypeError)) {
+                return null;
+            }
+            /* an option this browser does not know: the <img> below */
         }
     }
 

@@ -18,12 +18,16 @@
  *     whose answer is lost is not published twice; a post waiting when
  *     the page is reloaded is sent after the reload, once;
  *   - a reload keeps the draft (text, photo, description);
- *   - desktop: files the server refuses say why in French; editing a post
- *     keeps its photos; no CSP violation, no script error.
+ *   - desktop: a photo with an EXIF orientation goes out upright and
+ *     without its metadata; files the server refuses (not an image, a
+ *     truncated JPEG) say why in French; editing a post keeps its photos;
+ *     no CSP violation, no script error.
  *
  * Run by t/e2e/photos.t (make test), which creates the users and fiches.
  * Screenshots go to $CHANTIER_VAR/screenshots/photos-*.png.
  */
+
+import {readFileSync} from 'node:fs';
 
 import {
     assert, cspViolations, done, launch, login, ok, scenario, screenshot,
@@ -603,12 +607,65 @@ async function flow(browser, width) {
     return {employee, client, step, fiche, postId, photos, ALT};
 }
 
-/* desktop only: refusals, editing, and nothing went wrong */
+/* desktop only: orientation, refusals, editing, nothing went wrong */
 async function more({employee, client, step, fiche, postId, ALT}) {
+    if (setup.images && setup.images.rotated) {
+        await step('a photo with an EXIF orientation goes out upright, '
+                   + 'without its metadata', async () => {
+            const file = readFileSync(setup.images.rotated);
+
+            /* what the page hands to XMLHttpRequest, kept to be read */
+            await employee.evaluate(() => {
+                const send = XMLHttpRequest.prototype.send;
+
+                window.__sent = [];
+                XMLHttpRequest.prototype.send = function keep(body) {
+                    window.__sent.push(body);
+                    return send.call(this, body);
+                };
+            });
+            const [request] = await Promise.all([
+                employee.waitForRequest((r) => r.method() === 'POST'
+                                        && PHOTO_POST.test(r.url())),
+                chooseFiles(employee, 'Ajouter des photos', [
+                    {name: 'tournee.jpg', mimeType: 'image/jpeg',
+                     buffer: file}]),
+            ]);
+            const response = await request.response();
+            const answer = await response.json();
+            const sent = await employee.evaluate(async () => {
+                const bytes = new Uint8Array(
+                    await window.__sent[0].arrayBuffer());
+
+                return {exif: new TextDecoder('latin1').decode(bytes)
+                    .includes('Exif'), jpeg: bytes[0] === 0xff
+                    && bytes[1] === 0xd8};
+            });
+
+            assert(file.includes('Exif'), 'the file has EXIF');
+            assert(sent.jpeg && !sent.exif, 'no EXIF left in what was sent');
+            assert(answer.width === 400 && answer.height === 600,
+                   `stored ${answer.width} x ${answer.height}, `
+                   + 'not 400 x 600 upright');
+            const item = employee.locator('[data-photo-tray="new-post"] '
+                                          + '.photo-item');
+
+            await item.locator('.photo-item__status',
+                               {hasText: 'Photo envoyée'}).waitFor();
+            await item.getByRole('button', {name: /^Retirer la photo/})
+                .click();
+        });
+    } else {
+        ok(true, 'photos, desktop: EXIF orientation # SKIP no '
+           + 'build/chantier-test-image');
+    }
+
     await step('files the server refuses say why, in French', async () => {
-        const garbage = Buffer.alloc(600, 0x41);
-        const broken = Buffer.concat([
-            Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), garbage]);
+        /* a JPEG cut in the middle (an <img> would show half of it) */
+        const broken = setup.images && setup.images.truncated
+            ? readFileSync(setup.images.truncated)
+            : Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]),
+                             Buffer.alloc(600, 0x41)]);
 
         await chooseFiles(employee, 'Ajouter des photos', [
             {name: 'notes.png', mimeType: 'image/png',

@@ -21,6 +21,24 @@ my $employee = create_user(role => 'employee', civility => 'M.',
 my $client = create_user(role => 'client', civility => 'Mme',
     first_name => 'Sophie', last_name => "Bernard $$");
 
+# photos the browser must not take at face value, made by the tool of
+# t/72-photos.t (libvips): EXIF orientation 6 with a GPS position, and a
+# JPEG cut in the middle
+my $tool = "$repo/build/chantier-test-image";
+my $dir = var_dir() . '/e2e-photos';
+my %images;
+
+mkdir $dir;
+for ([rotated => 'orientation6-gps', 'rotated.jpg'],
+     [truncated => 'truncated', 'truncated.jpg'])
+{
+    my ($name, $kind, $file) = @$_;
+
+    if (-x $tool && system($tool, $kind, "$dir/$file") == 0) {
+        $images{$name} = "$dir/$file";
+    }
+}
+
 my %fiches;
 
 for my $width ('desktop', 'phone') {
@@ -45,6 +63,7 @@ $ENV{E2E_SETUP} = json_encode({
                   password => $client->{password},
                   id => $client->{id} },
     fiches   => \%fiches,
+    images   => \%images,
 });
 
 exec 'node', "$repo/t/e2e/photos.mjs"
