@@ -20,8 +20,10 @@
  *   - a reload keeps the draft (text, photo, description);
  *   - desktop: a photo with an EXIF orientation goes out upright and
  *     without its metadata; files the server refuses (not an image, a
- *     truncated JPEG) say why in French; editing a post keeps its photos;
- *     no CSP violation, no script error.
+ *     truncated JPEG) say why in French; a failed upload is sent again
+ *     with "Réessayer"; a post the server refuses comes back into the
+ *     editor; editing a post keeps its photos; no CSP violation, no
+ *     script error.
  *
  * Run by t/e2e/photos.t (make test), which creates the users and fiches.
  * Screenshots go to $CHANTIER_VAR/screenshots/photos-*.png.
@@ -608,7 +610,7 @@ async function flow(browser, width) {
 }
 
 /* desktop only: orientation, refusals, editing, nothing went wrong */
-async function more({employee, client, step, fiche, postId, ALT}) {
+async function more({employee, client, step, fiche, postId, photos, ALT}) {
     if (setup.images && setup.images.rotated) {
         await step('a photo with an EXIF orientation goes out upright, '
                    + 'without its metadata', async () => {
@@ -699,6 +701,66 @@ async function more({employee, client, step, fiche, postId, ALT}) {
         await employee.locator('[data-new-post-editor] .ql-editor').click();
         await employee.keyboard.press('Control+a');
         await employee.keyboard.press('Delete');
+    });
+
+    await step('a photo whose upload failed says so, and "Réessayer" sends '
+               + 'it', async () => {
+        const tray = employee.locator('[data-photo-tray="new-post"]');
+
+        await employee.route('**/api/fiches/*/photos',
+                             (route) => route.abort('connectionreset'),
+                             {times: 1});
+        await chooseFiles(employee, 'Ajouter des photos', [photos[1]]);
+        const item = tray.locator('.photo-item');
+
+        await item.locator('.photo-item__status',
+                           {hasText: 'Connexion perdue'}).waitFor();
+        const retry = item.getByRole('button',
+                                     {name: /^Réessayer/});
+
+        await retry.click();
+        await item.locator('.photo-item__status',
+                           {hasText: 'Photo envoyée'}).waitFor();
+        assert(await retry.isHidden(), '"Réessayer" gone once sent');
+    });
+
+    await step('a post the server refuses comes back into the editor',
+               async () => {
+        const REFUSED = 'Une publication refusée.';
+
+        await employee.route(POSTS, (route) => route.fulfill({
+            status: 400,
+            contentType: 'application/json; charset=utf-8',
+            body: JSON.stringify({error: {
+                code: 'invalid_delta',
+                message: 'Opération 1 : attribut non autorisé.',
+            }}),
+        }), {times: 1});
+        await typeInEditor(employee, REFUSED);
+        await employee.getByRole('button', {name: 'Publier'}).click();
+        const card = employee.locator('.outbox-item', {hasText: REFUSED});
+
+        await card.locator('.outbox-item__error',
+                           {hasText: 'attribut non autorisé'}).waitFor();
+        assert((await card.locator('.outbox-item__state').innerText())
+            .trim() === 'Publication refusée', 'the card says refused');
+        await card.getByRole('button', {name: 'Remettre dans l’éditeur'})
+            .click();
+        await card.waitFor({state: 'detached'});
+        await employee.locator('[data-new-post-editor] .ql-editor',
+                               {hasText: REFUSED}).waitFor();
+        assert(await employee.locator('[data-photo-tray="new-post"] '
+                                      + '.photo-item[data-state="done"]')
+            .count() === 1, 'its photo back in the list');
+        assert(await employee.evaluate(() => !!document.activeElement
+            .closest('.ql-editor')), 'the focus in the editor');
+
+        /* published after all, once */
+        await employee.getByRole('button', {name: 'Publier'}).click();
+        await employee.locator('.post', {hasText: REFUSED})
+            .locator('.photo-grid img').waitFor({timeout: RETRY_MS});
+        assert((await postsWith(client, fiche, REFUSED)).length === 1,
+               'one such post');
     });
 
     await step('editing the post keeps its photos and their descriptions',
