@@ -251,7 +251,19 @@ export async function setUpNewPost() {
             return;
         }
 
+        /* nothing typed meanwhile would be lost with the editor emptied */
+        const focused = document.activeElement === submit;
+        const ready = () => {
+            submit.disabled = false;
+            editor.quill.enable();
+            /* a disabled button loses the focus: given back */
+            if (focused && document.activeElement === document.body) {
+                submit.focus();
+            }
+        };
+
         submit.disabled = true;
+        editor.quill.disable();
 
         /* the small versions first (a moment): they are what is kept */
         await Promise.all(tray.jobs().map((job) => job.prepared()));
@@ -259,7 +271,7 @@ export async function setUpNewPost() {
         const problems = tray.problems();
 
         if (problems.length) {
-            submit.disabled = false;
+            ready();
             tray.setError(problems[0].message);
             problems[0].focus();
             return;
@@ -275,7 +287,7 @@ export async function setUpNewPost() {
                 jobs: tray.takeJobs(),
             });
         } finally {
-            submit.disabled = false;
+            ready();
         }
 
         editor.quill.setContents([], 'silent');
