@@ -323,20 +323,29 @@ test_photos(void)
        "alt with a newline refused");
 
     {
-        char    buf[1024];
-        size_t  n;
+        static const char  head[] = "{\"ops\":[{\"insert\":{\"image\":"
+                                    "\"photo:12\"},\"attributes\":"
+                                    "{\"alt\":\"";
+        static const char  tail[] = "\"}}]}";
+        char               buf[1024];
+        size_t             n;
+        int                i;
 
         /* 200 "é" (400 bytes) pass, 201 do not: characters, not bytes */
-        n = sprintf(buf, "{\"ops\":[{\"insert\":{\"image\":\"photo:12\"},"
-                         "\"attributes\":{\"alt\":\"");
-        for (int i = 0; i < 200; i++) {
-            n += sprintf(buf + n, "\xc3\xa9");
+        memcpy(buf, head, sizeof(head) - 1);
+        n = sizeof(head) - 1;
+
+        for (i = 0; i < 200; i++) {
+            buf[n++] = (char) 0xc3;
+            buf[n++] = (char) 0xa9;
         }
-        sprintf(buf + n, "\"}}]}");
+
+        memcpy(buf + n, tail, sizeof(tail));
         ok(check_len(buf, strlen(buf), photo_12) == NGX_OK,
            "alt of 200 characters accepted");
 
-        sprintf(buf + n, "e\"}}]}");
+        buf[n] = 'e';
+        memcpy(buf + n + 1, tail, sizeof(tail));
         rc = check_len(buf, strlen(buf), photo_12);
         ok(rc == NGX_DECLINED && err_has("200 caractères"),
            "alt of 201 characters refused");
