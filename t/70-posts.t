@@ -800,4 +800,47 @@ subtest 'Deltas within the allow-list' => sub {
     }
 };
 
+# A post sent again with the same Idempotency-Key (the page's outbox, when
+# the answer to the first attempt was lost) is published once.
+subtest 'Idempotency-Key: a post sent twice is published once' => sub {
+    my $f = create_chantier(client_id => create_user(role => 'client')->{id});
+    my $other = create_chantier(client_id => create_user(role => 'client')->{id});
+    my $key = 'outbox-' . time . '-' . $$;
+    my $body = { body => delta('Livraison des menuiseries') };
+
+    my $first = bumps('first attempt', $f->{id}, sub {
+        $e_c->api(POST => "fiches/$f->{id}/posts", $body,
+                  headers => { 'Idempotency-Key' => $key });
+    });
+    is $first->{status}, 201, 'first attempt: 201';
+
+    my $again = no_change('the same attempt again', $f->{id}, sub {
+        $e_c->api(POST => "fiches/$f->{id}/posts", $body,
+                  headers => { 'Idempotency-Key' => $key });
+    });
+    is $again->{status}, 201, 'again: 201';
+    is $again->{json}{id}, $first->{json}{id}, 'again: the same post';
+    is psql("select count(*) from chantier.posts where fiche_id = $f->{id}"), 1,
+        'one post in the database';
+
+    my $elsewhere = $e_c->api(POST => "fiches/$other->{id}/posts", $body,
+                              headers => { 'Idempotency-Key' => $key });
+    is $elsewhere->{status}, 409, 'the same key on another fiche: 409';
+    is $elsewhere->{json} && $elsewhere->{json}{error}{code},
+        'idempotency_key_reused', 'idempotency_key_reused';
+
+    my ($e2_c) = client_for(role => 'employee');
+    my $mine = $e2_c->api(POST => "fiches/$f->{id}/posts", $body,
+                          headers => { 'Idempotency-Key' => $key });
+    is $mine->{status}, 201, 'the same key from another author: a post of theirs';
+    isnt $mine->{json}{id}, $first->{json}{id}, 'a new post';
+
+    for my $bad ('a b', 'x' x 101, "a\tb") {
+        my $r = $e_c->api(POST => "fiches/$f->{id}/posts", $body,
+                          headers => { 'Idempotency-Key' => $bad });
+        is $r->{status}, 400, 'a key with a space or a tab, or of 101'
+            . ' characters: 400';
+    }
+};
+
 done_testing;

@@ -86,9 +86,11 @@ $$;
 
 -- An employee publishes on fiche p_fiche_id: {body, finishing?,
 -- notify_client?}.  notify_client, ticked by default, is kept for the
--- notifier.  The photos the body embeds become the post's (photos.sql).
+-- notifier.  The photos the body embeds become the post's.  With
+-- p_idempotency_key (the Idempotency-Key header), an attempt again of a
+-- post already published answers that post, 201, and changes nothing.
 create or replace function api.post_create(p_user_id bigint, p_fiche_id bigint,
-    p_body jsonb)
+    p_body jsonb, p_idempotency_key text default null)
     returns api.mutation
     language plpgsql
 as $$
@@ -111,6 +113,25 @@ begin
         return api.unchanged(api.not_found());
     end if;
 
+    -- an attempt again of a post already published (0009): under the
+    -- fiche's lock, so that two attempts at once find each other
+    if p_idempotency_key is not null then
+        select * into v_post
+          from chantier.posts as p
+         where p.author_id = p_user_id
+           and p.idempotency_key = p_idempotency_key;
+
+        if found and v_post.fiche_id <> p_fiche_id then
+            return api.unchanged(api.fail(409, 'idempotency_key_reused',
+                'Cette clé de publication (Idempotency-Key) a déjà servi'
+                || ' sur une autre fiche.'));
+        end if;
+
+        if found then
+            return api.unchanged((201, api.post_json(v_post.id))::api.response);
+        end if;
+    end if;
+
     perform api.require_object(p_body);
     perform api.check_keys(p_body, '{body,finishing,notify_client}',
                            '{id,version,author,created_at,edited_at,'
@@ -129,10 +150,11 @@ begin
     end if;
 
     insert into chantier.posts
-        (fiche_id, author_id, changed_by, body, finishing, notify_client)
+        (fiche_id, author_id, changed_by, body, finishing, notify_client,
+         idempotency_key)
     values
         (p_fiche_id, p_user_id, p_user_id, v_post.body, v_post.finishing,
-         v_post.notify_client)
+         v_post.notify_client, p_idempotency_key)
     returning * into v_post;
 
     perform api.post_photos_set(v_post);

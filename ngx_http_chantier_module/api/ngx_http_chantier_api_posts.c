@@ -20,26 +20,16 @@ static ngx_int_t ngx_http_chantier_posts_check_body(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, ngx_uint_t required);
 static ngx_int_t ngx_http_chantier_posts_if_match(ngx_http_request_t *r,
     char **version);
-
-
-/*
- * The validator checks how a photo is named; which photos the post may
- * show (of its fiche, in no other post) is checked by the SQL that stores
- * it (api.post_photos_set), in the same transaction.
- */
-
-static ngx_int_t
-ngx_http_chantier_posts_photo_named(void *data, int64_t id)
-{
-    return NGX_OK;
-}
+static ngx_int_t ngx_http_chantier_posts_photo_named(void *data, int64_t id);
+static ngx_int_t ngx_http_chantier_posts_check_key(ngx_str_t *key);
 
 
 void
 ngx_http_chantier_api_post_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    const char  *params[3];
+    const char       *params[4];
+    ngx_table_elt_t  *key;
 
     if (!ngx_http_chantier_api_is_employee(ctx)) {
         ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
@@ -51,18 +41,30 @@ ngx_http_chantier_api_post_create(ngx_http_request_t *r,
         return;
     }
 
+    key = ngx_http_chantier_header_in(r, "Idempotency-Key");
+
+    if (key != NULL && ngx_http_chantier_posts_check_key(&key->value)
+                       != NGX_OK)
+    {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "invalid_field",
+            "Idempotency-Key : de 1 à 100 caractères visibles, sans espace.");
+        return;
+    }
+
     params[0] = (char *) ctx->session.user_id_text.data;
     params[1] = (char *) ctx->id[0].data;
     params[2] = ngx_http_chantier_cstring(r->pool, &ctx->body);
+    params[3] = key ? ngx_http_chantier_cstring(r->pool, &key->value) : NULL;
 
-    if (params[2] == NULL) {
+    if (params[2] == NULL || (key != NULL && params[3] == NULL)) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_http_chantier_api_answer_mutation(r,
         "select status, body, fiche_id, fiche_version"
-        "  from api.post_create($1, $2, $3::jsonb)", 3, params);
+        "  from api.post_create($1, $2, $3::jsonb, $4)", 4, params);
 }
 
 
@@ -244,4 +246,38 @@ ngx_http_chantier_posts_if_match(ngx_http_request_t *r, char **version)
     *version = ngx_http_chantier_cstring(r->pool, &digits);
 
     return (*version == NULL) ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * The validator checks how a photo is named; which photos the post may
+ * show (of its fiche, in no other post) is checked by the SQL that stores
+ * it (api.post_photos_set), in the same transaction.
+ */
+
+static ngx_int_t
+ngx_http_chantier_posts_photo_named(void *data, int64_t id)
+{
+    return NGX_OK;
+}
+
+
+/* the client's key of one post: 1 to 100 visible ASCII characters */
+
+static ngx_int_t
+ngx_http_chantier_posts_check_key(ngx_str_t *key)
+{
+    u_char  *p;
+
+    if (key->len == 0 || key->len > 100) {
+        return NGX_DECLINED;
+    }
+
+    for (p = key->data; p < key->data + key->len; p++) {
+        if (*p <= 0x20 || *p >= 0x7f) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
 }

@@ -15,25 +15,20 @@
  *
  * Sent once.  A record is sent by one tab at a time (a Web Lock per user
  * and fiche; the other tabs wait for it, and find the record gone).
- * Before the POST the record is marked (attemptedAt): a POST whose answer
- * never came (the network dropped, the page was closed) may have been
- * published, so before sending such a record again the outbox reads the
- * fiche and looks for it (a post of this user with one of its photos, or
- * with its text since the first attempt); found, the record is simply
- * removed.  The mark goes only with the record, after the 201, or when
- * the server has said no (then the post is certainly not published).
+ * A POST whose answer never came (the network dropped, the page was
+ * closed) may have been published: every attempt carries the record's key
+ * as its Idempotency-Key, and the server answers an attempt again with the
+ * post the first one published (201), never a second post.  The record
+ * goes only after that 201, or when the server has said no.
  */
 
 import {ApiError, request, sessionEnded} from '../api.js';
-import {deltaPhotos, deltaText, renderDelta, withPhotos} from '../delta.js';
+import {deltaText, renderDelta, withPhotos} from '../delta.js';
 import {announce, confirmDialog, el, errorMessage, plural} from '../ui.js';
 import {PhotoJob} from './photo-jobs.js';
 import {jobView} from './photo-tray.js';
 import {backoff, isTransient, offline, wait} from './retry.js';
 import {refreshQuietly, state} from './state.js';
-
-/* a post found published may have been sent this long before its mark */
-const CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 
 /* ---- the records: IndexedDB, or the page's memory without it ---- */
@@ -458,25 +453,6 @@ function bodyOf(record) {
         (photo) => ({id: photo.id, alt: photo.alt})));
 }
 
-/* was this record published by an attempt whose answer was lost? */
-async function alreadyPublished(record) {
-    const fiche = await request('GET', `fiches/${record.ficheId}`);
-    const ids = new Set(record.photos.map((p) => p.id).filter(Boolean));
-    const text = deltaText(record.text).trim();
-    const since = Date.parse(record.firstAttemptAt) - CLOCK_SKEW_MS;
-
-    return (fiche.posts || []).some((post) => {
-        if (!post.author || post.author.id !== record.userId) {
-            return false;
-        }
-        if (ids.size) {
-            return deltaPhotos(post.body).some((p) => ids.has(p.id));
-        }
-        return deltaText(post.body).trim() === text
-            && Date.parse(post.created_at) >= since;
-    });
-}
-
 function postError(e) {
     if (e instanceof ApiError && e.status === 404) {
         return 'Cette fiche n’existe plus, ou vous n’y avez plus accès.';
@@ -551,43 +527,27 @@ async function sendOne(entry) {
             continue;
         }
 
-        /* 2. an attempt whose answer was lost: published after all? */
-        if (record.attemptedAt) {
-            setPhase(entry, 'sending');
-            try {
-                if (await alreadyPublished(record)) {
-                    await published(entry);
-                    return 'next';
-                }
-            } catch (e) {
-                if (sessionEnded(e)) {
-                    return 'stop';
-                }
-                failures++;
-                setPhase(entry, 'waiting');
-                await pause(entry, failures, e.retryAfter);
-                continue;
-            }
-        }
-
         if (offline()) {
             setPhase(entry, 'waiting');
             await pause(entry, Math.max(failures, 1));
             continue;
         }
 
-        /* 3. the post, marked first */
+        /* 2. the post, under the record's key: sent again, published once */
         record.attemptedAt = new Date().toISOString();
         record.firstAttemptAt = record.firstAttemptAt || record.attemptedAt;
         await store.put(record);
         setPhase(entry, 'sending');
 
         try {
-            await request('POST', `fiches/${record.ficheId}/posts`, {body: {
-                body: bodyOf(record),
-                finishing: record.finishing,
-                notify_client: record.notify,
-            }});
+            await request('POST', `fiches/${record.ficheId}/posts`, {
+                headers: {'Idempotency-Key': record.key},
+                body: {
+                    body: bodyOf(record),
+                    finishing: record.finishing,
+                    notify_client: record.notify,
+                },
+            });
         } catch (e) {
             if (sessionEnded(e)) {
                 return 'stop';
