@@ -16,6 +16,7 @@
 #include "core/ngx_http_chantier_cache.h"
 #include "core/ngx_http_chantier_thread.h"
 #include "core/ngx_http_chantier_cpu.h"
+#include "image/ngx_http_chantier_image.h"
 #include "live/ngx_http_chantier_live.h"
 
 
@@ -694,4 +695,5 @@ ngx_http_chantier_exit_process(ngx_cycle_t *cycle)
     ngx_http_chantier_redis_exit_process(cycle, mcf);
     ngx_http_chantier_pg_exit_process(cycle, mcf);
     ngx_http_chantier_cache_exit_process(cycle, mcf);
+    ngx_http_chantier_image_exit_process();
 }

@@ -158,6 +158,21 @@ ngx_http_chantier_image_process(ngx_http_chantier_image_t *image)
 }
 
 
+/*
+ * A worker's exit: nginx's exit_process hooks run its thread pools' first
+ * (a core module), so no pool thread uses libvips any more; its own
+ * threads and caches go now rather than be torn down by exit().
+ */
+
+void
+ngx_http_chantier_image_exit_process(void)
+{
+    if (ngx_http_chantier_image_started) {
+        vips_shutdown();
+    }
+}
+
+
 void
 ngx_http_chantier_image_free(ngx_http_chantier_image_t *image)
 {

@@ -71,4 +71,8 @@ ngx_int_t ngx_http_chantier_image_process(ngx_http_chantier_image_t *image);
 void ngx_http_chantier_image_free(ngx_http_chantier_image_t *image);
 
 
+/* on the event loop, at a worker's exit, after its thread pools ended */
+void ngx_http_chantier_image_exit_process(void);
+
+
 #endif /* _NGX_HTTP_CHANTIER_IMAGE_H_INCLUDED_ */
