@@ -1,7 +1,7 @@
 # Developer interface of the CLO customer area.
 #
-#   make            build build/ngx_http_chantier_module.so, build/chantierctl
-#                   and build/chantier-test-image
+#   make            build build/ngx_http_chantier_module.so, build/chantierctl,
+#                   build/chantier-test-image and build/chantier-pdf-preview
 #   make run        install what is missing, build, run the whole stack on :8080
 #   make test       build, run the test suite against a private stack
 #   make test SANITIZE=1
@@ -54,6 +54,14 @@ VIPS_CFLAGS := $(shell pkg-config --cflags vips 2>/dev/null)
 VIPS_LIBS   := $(shell pkg-config --libs vips 2>/dev/null)
 TEST_IMAGE  := $(BUILD)/chantier-test-image
 
+# the PDF export (pdf/): its libraries (the module has them from config),
+# for its unit test and chantier-pdf-preview, which renders a fiche's JSON
+# without nginx (tools/pdf-preview)
+PDF_LIBS    := -lhpdf $(shell pkg-config --libs libqrencode libpng \
+                 2>/dev/null) -lyajl
+PDF_PREVIEW := $(BUILD)/chantier-pdf-preview
+PDF_SRCS    := $(MODULE)/pdf/ngx_http_chantier_pdf.c
+
 # Unit tests: t/unit/NAME_test.c, a TAP program, is linked with the one
 # module file it tests, found by name, the first of NAME.c, chantier_NAME.c
 # and ngx_http_chantier_NAME.c: password_test.c tests
@@ -74,17 +82,19 @@ NGX_INCS    := $(addprefix -I$(NGX_BUILD)/,src/core src/event \
                src/http/v2)
 LIBS        := -lpq -lhiredis -lyajl -lssl -lcrypto
 
-.PHONY: all module chantierctl test-image unit assets run test bench clean \
-        distclean FORCE
+.PHONY: all module chantierctl test-image pdf-preview unit assets run test \
+        bench clean distclean FORCE
 .PHONY: asan
 
-all: $(MODULE_SO) $(CTL) $(TEST_IMAGE) assets
+all: $(MODULE_SO) $(CTL) $(TEST_IMAGE) $(PDF_PREVIEW) assets
 
 module: $(MODULE_SO)
 
 chantierctl: $(CTL)
 
 test-image: $(TEST_IMAGE)
+
+pdf-preview: $(PDF_PREVIEW)
 
 unit: $(UNIT_BINS)
 
@@ -220,9 +230,19 @@ $(TEST_IMAGE): tools/test-image/chantier-test-image.c
 	@mkdir -p $(BUILD)
 	$(CC) $(STRICT) -O2 -g $(VIPS_CFLAGS) -o $@ $< $(VIPS_LIBS)
 
+$(PDF_PREVIEW): tools/pdf-preview/chantier-pdf-preview.c $(PDF_SRCS) \
+                $(MODULE)/pdf/ngx_http_chantier_pdf.h $(NGX_BUILD)/objs/Makefile
+	@mkdir -p $(BUILD)
+	$(CC) $(STRICT) -O2 -g $(NGX_INCS) -I$(MODULE) -o $@ $< $(PDF_SRCS) \
+	    $(PDF_LIBS)
+
 # image_test.c makes its images with libvips, as its module file does
 $(UNIT_DIR)/image_test: UNIT_CFLAGS += $(VIPS_CFLAGS)
 $(UNIT_DIR)/image_test: LIBS += $(VIPS_LIBS)
+
+# pdf_test.c makes its photos with libvips too, and its file needs libharu
+$(UNIT_DIR)/pdf_test: UNIT_CFLAGS += $(VIPS_CFLAGS)
+$(UNIT_DIR)/pdf_test: LIBS += $(PDF_LIBS) $(VIPS_LIBS)
 
 $(UNIT_DIR)/%_test: t/unit/%_test.c $(wildcard t/unit/*.h) $(MODULE_FILES) \
                       $(NGX_BUILD)/objs/Makefile
