@@ -287,13 +287,13 @@ cti_demo(char **argv)
         const char  *file;
         const char  *title;
     }  stages[] = {
-        { "demo-1-terrassement.jpg", "CH-2026-0042 \xc2\xb7 Terrassement" },
-        { "demo-2-fondations.jpg",   "CH-2026-0042 \xc2\xb7 Fondations" },
-        { "demo-3-murs.jpg",         "CH-2026-0042 \xc2\xb7 \xc3\x89l\xc3\xa9"
+        { "demo-1-terrassement.jpg", "CH-2026-0064 \xc2\xb7 Terrassement" },
+        { "demo-2-fondations.jpg",   "CH-2026-0064 \xc2\xb7 Fondations" },
+        { "demo-3-murs.jpg",         "CH-2026-0064 \xc2\xb7 \xc3\x89l\xc3\xa9"
                                      "vation des murs" },
-        { "demo-4-charpente.jpg",    "CH-2026-0042 \xc2\xb7 Charpente" },
-        { "demo-5-toiture.jpg",      "CH-2026-0042 \xc2\xb7 Toiture" },
-        { "demo-6-finitions.jpg",    "CH-2026-0042 \xc2\xb7 Finitions" }
+        { "demo-4-charpente.jpg",    "CH-2026-0064 \xc2\xb7 Charpente" },
+        { "demo-5-toiture.jpg",      "CH-2026-0064 \xc2\xb7 Toiture" },
+        { "demo-6-finitions.jpg",    "CH-2026-0064 \xc2\xb7 Finitions" }
     };
 
     if (mkdir(argv[0], 0755) != 0 && errno != EEXIST) {
