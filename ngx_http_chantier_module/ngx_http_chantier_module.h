@@ -45,6 +45,7 @@ typedef struct {
     size_t                        fiche_cache_size;   /* per worker */
     ngx_uint_t                    events_per_user;    /* streams, per worker */
     ngx_uint_t                    sessions_per_user;  /* the oldest ends */
+    ngx_str_t                     public_url;         /* of the pages */
 
     ngx_uint_t                    used;               /* a chantier_api */
 

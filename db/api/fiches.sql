@@ -81,3 +81,18 @@ as $$
       join chantier.users as u on u.id = c.client_id
      where f.id = p_fiche_id
 $$;
+
+-- What the PDF export of fiche p_fiche_id needs first, for p_user_id: its
+-- version (the access rules of api.fiche_version) and its chantier code
+-- (the file's name).  No row when the user may not see it.
+create or replace function api.fiche_export(p_user_id bigint, p_role text,
+    p_fiche_id bigint)
+    returns table (version bigint, code text)
+    language sql stable
+as $$
+    select v.version, c.code
+      from (select api.fiche_version(p_user_id, p_role, p_fiche_id)
+                   as version) as v
+      join chantier.chantiers as c on c.id = p_fiche_id
+     where v.version is not null
+$$;

@@ -110,3 +110,21 @@ as $$
     )
     select count(*) from removed
 $$;
+
+-- The display renderings of the photos that the posts of fiche p_fiche_id
+-- show, for its PDF export (the caller checked access): text columns and
+-- the bytes, which the module asks for in binary format.
+create or replace function api.fiche_photos(p_fiche_id bigint)
+    returns table (id text, content_type text, width text, height text,
+                   bytes bytea)
+    language sql stable
+as $$
+    select ph.id::text, r.content_type, r.width::text, r.height::text,
+           r.bytes
+      from chantier.photos as ph
+      join chantier.photo_renderings as r
+           on r.photo_id = ph.id and r.size = 'display'
+     where ph.fiche_id = p_fiche_id
+       and ph.post_id is not null
+     order by ph.id
+$$;

@@ -66,6 +66,10 @@ void ngx_http_chantier_api_admin_chantier_create(ngx_http_request_t *r,
 void ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 
+/* api/ngx_http_chantier_api_pdf.c */
+void ngx_http_chantier_api_fiche_pdf(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+
 /* api/ngx_http_chantier_api_photos.c */
 void ngx_http_chantier_api_photo_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);

@@ -136,6 +136,8 @@ struct ngx_http_chantier_pg_pool_s {
     unsigned                           failed:1;
     unsigned                           logged:1;    /* an outage was logged */
     unsigned                           full_logged:1;
+    unsigned                           result_kept:1;  /* by the handler
+                                                          being called */
 };
 
 
@@ -173,6 +175,7 @@ static void ngx_http_chantier_pg_fail_waiting(
     ngx_http_chantier_pg_pool_t *pool);
 static void ngx_http_chantier_pg_finish(ngx_http_chantier_pg_query_t *q,
     PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_pg_clear_result(void *data);
 static ngx_uint_t ngx_http_chantier_pg_ssl_pending(PGconn *pgconn);
 static void ngx_http_chantier_pg_notice(void *arg, const char *message);
 static ngx_uint_t ngx_http_chantier_pg_outage_level(
@@ -1347,25 +1350,64 @@ ngx_http_chantier_pg_finish(ngx_http_chantier_pg_query_t *q, PGresult *res,
 {
     ngx_connection_t                 *c;
     ngx_http_request_t               *r;
+    ngx_http_chantier_pg_pool_t      *pool;
     ngx_http_chantier_pg_handler_pt   handler;
 
     if (q->timeout.timer_set) {
         ngx_del_timer(&q->timeout);
     }
 
+    pool = q->pool;
     r = q->request;
     c = r->connection;
     handler = q->handler;
 
     ngx_free(q);
 
+    pool->result_kept = 0;
+
     handler(r, res, rc);
 
-    if (res) {
+    if (res && !pool->result_kept) {
         PQclear(res);
     }
 
+    pool->result_kept = 0;
+
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * A handler that keeps its result (photos read by a pool thread, straight
+ * from libpq's memory): it is freed with the request instead.
+ */
+
+ngx_int_t
+ngx_http_chantier_pg_keep_result(ngx_http_request_t *r, PGresult *res)
+{
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_chantier_pg_clear_result;
+    cln->data = res;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+    mcf->pg->result_kept = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_chantier_pg_clear_result(void *data)
+{
+    PQclear(data);
 }
 
 

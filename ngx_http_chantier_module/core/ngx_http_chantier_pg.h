@@ -58,6 +58,13 @@ ngx_int_t ngx_http_chantier_pg_query_binary(ngx_http_request_t *r,
     const size_t *lengths, ngx_uint_t binary_result,
     ngx_http_chantier_pg_handler_pt handler);
 
+/*
+ * Called by a handler: its res is not freed when it returns, but with r's
+ * pool (a pool thread may then read it, the request being held).
+ */
+ngx_int_t ngx_http_chantier_pg_keep_result(ngx_http_request_t *r,
+    PGresult *res);
+
 /* called from the module's init_process / exit_process */
 ngx_int_t ngx_http_chantier_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_chantier_main_conf_t *mcf);

@@ -515,6 +515,21 @@ static const float  ngx_http_chantier_pdf_headings[] = {
 };
 
 
+void
+ngx_http_chantier_pdf_today(time_t now, u_char *date)
+{
+    int64_t   year, paris;
+    unsigned  month, day;
+
+    paris = ngx_http_chantier_pdf_paris((int64_t) now);
+
+    ngx_http_chantier_pdf_civil(paris / 86400, &year, &month, &day);
+
+    (void) snprintf((char *) date, 11, "%04d-%02u-%02u", (int) year, month,
+                    day);
+}
+
+
 ngx_int_t
 ngx_http_chantier_pdf_render(ngx_http_chantier_pdf_t *pdf)
 {

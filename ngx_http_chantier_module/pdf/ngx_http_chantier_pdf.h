@@ -73,6 +73,9 @@ typedef struct {
  */
 ngx_int_t ngx_http_chantier_pdf_render(ngx_http_chantier_pdf_t *pdf);
 
+/* the day of "now" in Paris, "2026-12-01" and its NUL: 11 bytes */
+void ngx_http_chantier_pdf_today(time_t now, u_char *date);
+
 /*
  * Anywhere (on the event loop from a pool cleanup, typically): frees
  * pdf->pdf.  Safe on a zeroed struct and when called twice.

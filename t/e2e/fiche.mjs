@@ -163,6 +163,20 @@ async function mainFlow(browser, mount, base) {
                .count() === 0, 'no post actions for a client');
     });
 
+    await step('the client downloads the fiche as a PDF', async () => {
+        const link = client.getByRole('link', {name: 'Télécharger le PDF'});
+        const [download] = await Promise.all([
+            client.waitForEvent('download'),
+            link.click(),
+        ]);
+        assert(/^fiche-.+-\d{4}-\d\d-\d\d\.pdf$/
+                   .test(download.suggestedFilename()),
+               `PDF file name: ${download.suggestedFilename()}`);
+        const {readFileSync} = await import('node:fs');
+        const head = readFileSync(await download.path()).subarray(0, 5);
+        assert(head.toString() === '%PDF-', 'a PDF');
+    });
+
     await step('the client comments', async () => {
         await client.getByLabel('Ajouter un commentaire')
             .fill('Merci !\nÀ demain.');

@@ -7,6 +7,7 @@
  * (el(), renderDelta()).
  */
 
+import {apiUrl} from '../api.js';
 import {renderDelta} from '../delta.js';
 import {
     addressLines, el, formatDate, formatDateTime, formatDay,
@@ -124,6 +125,9 @@ function renderHeader(fiche) {
         status.className = 'status-banner';
         status.replaceChildren(el('p', null, 'Chantier en cours'));
     }
+
+    /* the PDF of the version shown, rendered by the server (libharu) */
+    section.querySelector('[data-pdf]').href = apiUrl(`fiches/${fiche.id}/pdf`);
 
     document.title = `${header.title || 'Fiche d’avancement'} – `
         + 'Espace client CLO';

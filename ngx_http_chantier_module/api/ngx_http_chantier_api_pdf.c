@@ -1,0 +1,379 @@
+/*
+ * GET /fiches/{id}/pdf: the fiche as a printable PDF.
+ *
+ *     version and chantier code, if the user may see it (PostgreSQL)
+ *       -> the fiche document, as GET fiches/{id} has it (PostgreSQL)
+ *       -> the display renderings of its photos (PostgreSQL, binary)
+ *       -> a pool thread: pdf/ngx_http_chantier_pdf.c (libharu)
+ *       -> application/pdf, as an attachment
+ *
+ * The two results are kept until the request ends
+ * (ngx_http_chantier_pg_keep_result): the thread reads the document and
+ * the photos straight from libpq's memory, with no copy on the event loop.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_chantier_api.h"
+#include "../auth/ngx_http_chantier_session.h"
+#include "../core/ngx_http_chantier_http.h"
+#include "../core/ngx_http_chantier_pg.h"
+#include "../core/ngx_http_chantier_thread.h"
+#include "../pdf/ngx_http_chantier_pdf.h"
+
+
+typedef struct {
+    char                           *id_text;
+    ngx_str_t                       code;
+    u_char                          date[11];     /* of the export, Paris */
+    PGresult                       *document;
+    ngx_http_chantier_pdf_t         pdf;
+} ngx_http_chantier_export_t;
+
+
+static void ngx_http_chantier_export_allowed(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_export_document(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_export_photos(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+static ngx_int_t ngx_http_chantier_export_public_url(ngx_http_request_t *r,
+    ngx_http_chantier_export_t *export);
+static ngx_int_t ngx_http_chantier_export_render(void *data);
+static void ngx_http_chantier_export_rendered(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_chantier_export_free(void *data);
+static ngx_int_t ngx_http_chantier_export_failed(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc);
+
+
+static ngx_str_t  ngx_http_chantier_pdf_type = ngx_string("application/pdf");
+static ngx_str_t  ngx_http_chantier_pdf_cache = ngx_string("private, no-store");
+
+
+void
+ngx_http_chantier_api_fiche_pdf(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    const char                  *params[3];
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_chantier_export_t  *export;
+
+    export = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_export_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (export == NULL || cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_http_chantier_export_free;
+    cln->data = export;
+
+    ctx->data = export;
+    export->id_text = (char *) ctx->id[0].data;
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = ngx_http_chantier_session_role_name(ctx->session.role);
+    params[2] = export->id_text;
+
+    ngx_http_chantier_api_query(r,
+        "select version, code from api.fiche_export($1, $2, $3)", 3, params,
+        ngx_http_chantier_export_allowed);
+}
+
+
+static void
+ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    const char                  *params[1];
+    ngx_http_chantier_ctx_t     *ctx;
+    ngx_http_chantier_export_t  *export;
+
+    if (ngx_http_chantier_export_failed(r, res, rc) != NGX_OK) {
+        return;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    export = ctx->data;
+
+    if (ngx_http_chantier_api_value(r, res, 1, &export->code) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    params[0] = export->id_text;
+
+    ngx_http_chantier_api_query(r,
+        "select version, body from api.fiche_document($1)", 1, params,
+        ngx_http_chantier_export_document);
+}
+
+
+static void
+ngx_http_chantier_export_document(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    ngx_int_t                    qrc;
+    const char                  *params[1];
+    ngx_http_chantier_ctx_t     *ctx;
+    ngx_http_chantier_export_t  *export;
+
+    if (ngx_http_chantier_export_failed(r, res, rc) != NGX_OK) {
+        return;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    export = ctx->data;
+
+    if (ngx_http_chantier_pg_keep_result(r, res) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    export->document = res;
+    export->pdf.fiche_json = (u_char *) PQgetvalue(res, 0, 1);
+    export->pdf.fiche_len = PQgetlength(res, 0, 1);
+
+    params[0] = export->id_text;
+
+    qrc = ngx_http_chantier_pg_query_binary(r,
+              "select id, content_type, width, height, bytes"
+              "  from api.fiche_photos($1)",
+              1, params, NULL, 1, ngx_http_chantier_export_photos);
+
+    if (qrc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    if (qrc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static void
+ngx_http_chantier_export_photos(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    int                             i, n;
+    ngx_http_chantier_ctx_t        *ctx;
+    ngx_http_chantier_export_t     *export;
+    ngx_http_chantier_pdf_photo_t  *photo;
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chantier: the photos of a PDF export: %s",
+                      PQresultErrorMessage(res));
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    export = ctx->data;
+
+    n = PQntuples(res);
+
+    if (n > 0) {
+        if (ngx_http_chantier_pg_keep_result(r, res) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        export->pdf.photos = ngx_pcalloc(r->pool,
+                                 n * sizeof(ngx_http_chantier_pdf_photo_t));
+        if (export->pdf.photos == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    /* binary format: the text columns are their bytes, not NUL-ended */
+    for (i = 0; i < n; i++) {
+        photo = &export->pdf.photos[i];
+
+        photo->id = (u_char *) PQgetvalue(res, i, 0);
+        photo->len = PQgetlength(res, i, 0);
+        photo->png = (PQgetlength(res, i, 1) == sizeof("image/png") - 1
+                      && ngx_strncmp(PQgetvalue(res, i, 1), "image/png",
+                                     sizeof("image/png") - 1) == 0);
+        photo->width = ngx_atoi((u_char *) PQgetvalue(res, i, 2),
+                                PQgetlength(res, i, 2));
+        photo->height = ngx_atoi((u_char *) PQgetvalue(res, i, 3),
+                                 PQgetlength(res, i, 3));
+        photo->data = (u_char *) PQgetvalue(res, i, 4);
+        photo->data_len = PQgetlength(res, i, 4);
+    }
+
+    export->pdf.nphotos = n;
+
+    ngx_http_chantier_pdf_today(ngx_time(), export->date);
+    export->pdf.export_date = (char *) export->date;
+    export->pdf.font_dir = NGX_HTTP_CHANTIER_PDF_FONT_DIR;
+
+    if (ngx_http_chantier_export_public_url(r, export) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_thread_post(r, export, ngx_http_chantier_export_render,
+                                  ngx_http_chantier_export_rendered);
+}
+
+
+/*
+ * The live fiche's address: chantier_public_url when set, otherwise this
+ * request's scheme and host with the area's prefix (chantier_cookie_path),
+ * then "fiche.html?id=<id>".
+ */
+
+static ngx_int_t
+ngx_http_chantier_export_public_url(ngx_http_request_t *r,
+    ngx_http_chantier_export_t *export)
+{
+    u_char                         *p;
+    size_t                          len;
+    ngx_str_t                       host, base;
+    ngx_http_chantier_loc_conf_t   *lcf;
+    ngx_http_chantier_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_chantier_module);
+
+    if (mcf->public_url.len) {
+        base = mcf->public_url;
+        ngx_str_null(&host);
+
+    } else {
+        /* the Host header, with its port; HTTP/1.0 may have none */
+        base = lcf->cookie_path;
+        host = r->headers_in.host ? r->headers_in.host->value
+                                  : r->headers_in.server;
+    }
+
+    len = sizeof("https://") - 1 + host.len + base.len
+          + sizeof("/fiche.html?id=") - 1 + ngx_strlen(export->id_text) + 1;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    export->pdf.public_url = (char *) p;
+
+    if (host.len) {
+        p = ngx_sprintf(p, "%s://%V",
+#if (NGX_HTTP_SSL)
+                        r->connection->ssl ? "https" :
+#endif
+                        "http", &host);
+    }
+
+    p = ngx_cpymem(p, base.data, base.len);
+
+    if (base.len == 0 || base.data[base.len - 1] != '/') {
+        *p++ = '/';
+    }
+
+    ngx_sprintf(p, "fiche.html?id=%s%Z", export->id_text);
+
+    return NGX_OK;
+}
+
+
+/* in a pool thread */
+
+static ngx_int_t
+ngx_http_chantier_export_render(void *data)
+{
+    ngx_http_chantier_export_t *export = data;
+
+    return ngx_http_chantier_pdf_render(&export->pdf);
+}
+
+
+static void
+ngx_http_chantier_export_rendered(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_chantier_export_t *export = data;
+
+    u_char     *p;
+    ngx_str_t   body, value;
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chantier: PDF export of fiche %s failed: %s",
+                      export->id_text, export->pdf.error);
+        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "internal_error",
+                                     "Erreur interne du serveur.");
+        return;
+    }
+
+    /* the code is letters, digits and dashes (api.chantier_check) */
+    value.len = sizeof("attachment; filename=\"fiche--.pdf\"") - 1
+                + export->code.len + sizeof("2026-12-01") - 1;
+    value.data = ngx_pnalloc(r->pool, value.len);
+
+    if (value.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_sprintf(value.data, "attachment; filename=\"fiche-%V-%s.pdf\"",
+                    &export->code, export->date);
+    value.len = p - value.data;
+
+    if (ngx_http_chantier_add_header(r, "Content-Disposition", &value)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    body.data = export->pdf.pdf;
+    body.len = export->pdf.pdf_len;
+
+    ngx_http_chantier_send_bytes(r, NGX_HTTP_OK, &ngx_http_chantier_pdf_type,
+                                 &ngx_http_chantier_pdf_cache, &body);
+}
+
+
+static void
+ngx_http_chantier_export_free(void *data)
+{
+    ngx_http_chantier_export_t *export = data;
+
+    ngx_http_chantier_pdf_free(&export->pdf);
+}
+
+
+/* NGX_OK for a result of one row; otherwise answered here (404, 503...) */
+
+static ngx_int_t
+ngx_http_chantier_export_failed(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc)
+{
+    if (rc != NGX_OK) {
+        ngx_http_chantier_api_send_result(r, res, rc);
+        return NGX_DECLINED;
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                     "Cette fiche n'existe pas.");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}

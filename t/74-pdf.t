@@ -1,0 +1,114 @@
+#!/usr/bin/perl
+#
+# GET fiches/{id}/pdf (SPEC §3 PDF, §5): the PDF of a fiche, read back
+# with poppler-utils (pdftotext, pdfinfo, pdfimages); its pages rendered by
+# pdftoppm are kept in var/test/ (pdf-export-*.png) for a person to look
+# at.  The layout itself is tested by t/unit/pdf_test.c.
+
+use strict;
+use warnings;
+
+use Test::More;
+use File::Temp qw(tempdir);
+
+
+use lib 't/lib';
+use ChantierTest;
+
+for my $tool (qw(pdftotext pdfinfo pdfimages pdftoppm)) {
+    system("command -v $tool > /dev/null") == 0
+        or plan skip_all => "$tool missing (poppler-utils: scripts/install-deps)";
+}
+
+my $TOOL = repo_dir() . '/build/chantier-test-image';
+my $dir = tempdir(CLEANUP => 1);
+
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<:raw', $file or die "$file: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+sub spit {
+    my ($file, $bytes) = @_;
+    open my $fh, '>:raw', $file or die "$file: $!";
+    print {$fh} $bytes;
+    close $fh;
+}
+
+my ($employee, $e) = client_for(role => 'employee');
+my ($client, $cu) = client_for(role => 'client');
+my ($other) = client_for(role => 'client');
+my $fiche = create_chantier(client_id => $cu->{id},
+                            title => "Cuisine : l\x{2019}\x{e9}tag\x{e8}re \x{ab} ch\x{ea}ne \x{bb}");
+
+system($TOOL, 'orientation6-gps', "$dir/photo.jpg") == 0 or die 'test image';
+my $photo = $employee->api(POST => "fiches/$fiche->{id}/photos",
+                           slurp("$dir/photo.jpg"), content_type => 'image/jpeg')->{json};
+
+my $first = $employee->api(POST => "fiches/$fiche->{id}/posts", { body => { ops => [
+    { insert => "D\x{e9}molition termin\x{e9}e" }, { insert => "\n", attributes => { header => 2 } },
+    { insert => "Co\x{fb}t des gravats : 1 250 \x{20ac}, \x{153}uvre faite.\n" },
+    { insert => { image => "photo:$photo->{id}" }, attributes => { alt => 'La dalle' } },
+    { insert => "\n" } ] } })->{json};
+my $second = publish($employee, $fiche->{id}, "Pose du plan de travail report\x{e9}e");
+my $third = publish($employee, $fiche->{id}, "Livraison de l\x{2019}\x{e9}lectrom\x{e9}nager");
+$employee->api(PATCH => "posts/$second->{id}", { cancelled => \1 },
+               headers => { 'If-Match' => qq("$second->{version}") });
+$client->api(POST => "posts/$first->{id}/comments",
+             { body => "Merci, tr\x{e8}s clair \x{ab} vraiment \x{bb}." });
+
+my $r = $client->api(GET => "fiches/$fiche->{id}/pdf");
+is $r->{status}, 200, 'the client exports: 200' or diag substr($r->{raw}, 0, 300);
+is $r->{headers}{'content-type'}, 'application/pdf', 'application/pdf';
+like $r->{headers}{'content-disposition'} // '',
+    qr/^attachment; filename="fiche-\Q$fiche->{chantier_id}\E-\d{4}-\d\d-\d\d\.pdf"$/,
+    'Content-Disposition: attachment; filename="fiche-<code>-<date>.pdf"';
+is $r->{headers}{'content-length'}, length $r->{raw}, 'Content-Length';
+like $r->{raw}, qr/^%PDF-/, 'a PDF';
+
+my $pdf = "$dir/export.pdf";
+spit($pdf, $r->{raw});
+
+my $text = `pdftotext -enc UTF-8 $pdf - 2>/dev/null`;
+utf8::decode($text);
+$text =~ s/\s+/ /g;
+
+like $text, qr/\Q$fiche->{chantier_id}\E/, 'the chantier code';
+like $text, qr/\x{e9}tag\x{e8}re \x{ab}.?ch\x{ea}ne.?\x{bb}/, 'the title, accents and \x{ab} \x{bb}';
+like $text, qr/1.250.\x{20ac}/, 'the euro sign';
+like $text, qr/\x{153}uvre/, 'the \x{153} ligature';
+like $text, qr/D\x{e9}molition termin\x{e9}e.*report.*Livraison/,
+    'the posts in their order';
+like $text, qr/Annul\x{e9}e/, 'the cancelled post is marked';
+like $text, qr/tr\x{e8}s clair/, 'the comment';
+like $text, qr/page 1 \/ \d+/, 'the page footer';
+
+my $info = `pdfinfo $pdf 2>/dev/null`;
+like $info, qr/Page size:\s+595(\.\d+)? x 841(\.\d+)? pts \(A4\)/, 'A4';
+
+my $images = `pdfimages -list $pdf 2>/dev/null`;
+my @rows = grep { /^\s*\d+\s+\d+\s+image/ } split /\n/, $images;
+is scalar(@rows), 1, 'the photo is in it' or diag $images;
+
+like $r->{raw}, qr{/URI\s*\([^)]*fiche\.html\?id=$fiche->{id}\)},
+    'a link (URI annotation) to the live fiche';
+
+# the pages, for a person to look at
+my $keep = var_dir() . '/pdf-export';
+system('pdftoppm', '-png', '-r', '60', $pdf, $keep) == 0
+    or diag 'pdftoppm failed';
+ok glob("$keep-*.png"), "its pages are kept in $keep-*.png";
+
+is $employee->api(GET => "fiches/$fiche->{id}/pdf")->{status}, 200,
+    'an employee exports too';
+is $other->api(GET => "fiches/$fiche->{id}/pdf")->{status}, 404,
+    'another client: 404';
+my $anonymous = ChantierTest::Client->new;
+is $anonymous->api(GET => "fiches/$fiche->{id}/pdf")->{status}, 401,
+    'no session: 401';
+is $employee->api(GET => 'fiches/999999999/pdf')->{status}, 404,
+    'a fiche that does not exist: 404';
+
+done_testing;
