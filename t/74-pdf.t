@@ -101,6 +101,30 @@ system('pdftoppm', '-png', '-r', '60', $pdf, $keep) == 0
     or diag 'pdftoppm failed';
 ok glob("$keep-*.png"), "its pages are kept in $keep-*.png";
 
+# rendered once per version (and day): the worker's cache serves the rest
+sub renders_logged {
+    my $log = slurp(var_dir() . '/log/nginx-error.log');
+    my @n = $log =~ /PDF of fiche $fiche->{id}, version \d+, rendered/g;
+    return scalar @n;
+}
+
+my $renders = renders_logged();
+ok $renders >= 1, "the export was rendered ($renders so far)";
+my @again = map { $client->api(GET => "fiches/$fiche->{id}/pdf") } 1 .. 4;
+is_deeply [ map { $_->{status} } @again ], [ (200) x 4 ], 'four exports more: 200';
+ok renders_logged() <= $renders + 1,
+    'the same version is not rendered again (at most once more: the other'
+    . ' worker) ' . (renders_logged() - $renders);
+is $again[0]{raw} eq $r->{raw} || $again[1]{raw} eq $r->{raw}, 1,
+    'the same bytes';
+
+publish($employee, $fiche->{id}, 'Une publication de plus');
+my $after = renders_logged();
+my $new = $client->api(GET => "fiches/$fiche->{id}/pdf");
+is $new->{status}, 200, 'after a new post: 200';
+is renders_logged(), $after + 1, 'a new version is rendered';
+isnt $new->{raw}, $r->{raw}, 'and differs';
+
 is $employee->api(GET => "fiches/$fiche->{id}/pdf")->{status}, 200,
     'an employee exports too';
 is $other->api(GET => "fiches/$fiche->{id}/pdf")->{status}, 404,

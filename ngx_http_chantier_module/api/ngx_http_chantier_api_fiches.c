@@ -135,6 +135,7 @@ ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
     const char                     *params[1];
     ngx_http_chantier_ctx_t        *ctx;
     ngx_http_chantier_fiche_t      *fiche;
+    ngx_http_chantier_cache_key_t   key;
     ngx_http_chantier_cache_doc_t  *doc;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
@@ -166,7 +167,12 @@ ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    doc = ngx_http_chantier_cache_get(r, fiche->id, fiche->version);
+    key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE;
+    key.id = fiche->id;
+    key.version = fiche->version;
+    key.day = 0;
+
+    doc = ngx_http_chantier_cache_get(r, &key);
 
     if (doc != NULL) {
         ngx_http_chantier_cache_body(doc, &body);
@@ -190,6 +196,7 @@ ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
     ngx_str_t                       body;
     ngx_http_chantier_ctx_t        *ctx;
     ngx_http_chantier_fiche_t      *fiche;
+    ngx_http_chantier_cache_key_t   key;
     ngx_http_chantier_cache_doc_t  *doc;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
@@ -221,7 +228,12 @@ ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
         }
     }
 
-    doc = ngx_http_chantier_cache_put(r, fiche->id, version,
+    key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE;
+    key.id = fiche->id;
+    key.version = version;
+    key.day = 0;
+
+    doc = ngx_http_chantier_cache_put(r, &key,
                                       (u_char *) PQgetvalue(res, 0, 1),
                                       PQgetlength(res, 0, 1));
 

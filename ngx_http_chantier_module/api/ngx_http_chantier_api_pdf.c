@@ -2,9 +2,10 @@
  * GET /fiches/{id}/pdf: the fiche as a printable PDF.
  *
  *     version and chantier code, if the user may see it (PostgreSQL)
- *       -> the fiche document, as GET fiches/{id} has it (PostgreSQL)
- *       -> the display renderings of its photos (PostgreSQL, binary)
- *       -> a pool thread: pdf/ngx_http_chantier_pdf.c (libharu)
+ *       -> the worker's PDF of that version, made today (its first page
+ *          prints the day of the export), if it has one
+ *       -> or the fiche document, its photos, a pool thread (libharu), and
+ *          the PDF kept by the worker's cache (core/ngx_http_chantier_cache.c)
  *       -> application/pdf, as an attachment
  *
  * The two results are kept until the request ends
@@ -21,6 +22,7 @@
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_thread.h"
+#include "../core/ngx_http_chantier_cache.h"
 #include "../pdf/ngx_http_chantier_pdf.h"
 
 
@@ -28,7 +30,7 @@ typedef struct {
     char                           *id_text;
     ngx_str_t                       code;
     u_char                          date[11];     /* of the export, Paris */
-    PGresult                       *document;
+    ngx_http_chantier_cache_key_t   key;
     ngx_http_chantier_pdf_t         pdf;
 } ngx_http_chantier_export_t;
 
@@ -44,6 +46,8 @@ static ngx_int_t ngx_http_chantier_export_public_url(ngx_http_request_t *r,
 static ngx_int_t ngx_http_chantier_export_render(void *data);
 static void ngx_http_chantier_export_rendered(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static void ngx_http_chantier_export_send(ngx_http_request_t *r,
+    ngx_http_chantier_export_t *export, ngx_str_t *body);
 static void ngx_http_chantier_export_free(void *data);
 static ngx_int_t ngx_http_chantier_export_failed(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
@@ -89,9 +93,11 @@ static void
 ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    const char                  *params[1];
-    ngx_http_chantier_ctx_t     *ctx;
-    ngx_http_chantier_export_t  *export;
+    ngx_str_t                       body;
+    const char                     *params[1];
+    ngx_http_chantier_ctx_t        *ctx;
+    ngx_http_chantier_export_t     *export;
+    ngx_http_chantier_cache_doc_t  *doc;
 
     if (ngx_http_chantier_export_failed(r, res, rc) != NGX_OK) {
         return;
@@ -102,6 +108,20 @@ ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
 
     if (ngx_http_chantier_api_value(r, res, 1, &export->code) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    export->key.kind = NGX_HTTP_CHANTIER_CACHE_PDF;
+    export->key.id = ngx_atoof(ctx->id[0].data, ctx->id[0].len);
+    export->key.version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
+                                    PQgetlength(res, 0, 0));
+    export->key.day = ngx_http_chantier_pdf_today(ngx_time(), export->date);
+
+    doc = ngx_http_chantier_cache_get(r, &export->key);
+
+    if (doc != NULL) {
+        ngx_http_chantier_cache_body(doc, &body);
+        ngx_http_chantier_export_send(r, export, &body);
         return;
     }
 
@@ -134,7 +154,9 @@ ngx_http_chantier_export_document(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    export->document = res;
+    /* the version rendered, should it have moved since the first query */
+    export->key.version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
+                                    PQgetlength(res, 0, 0));
     export->pdf.fiche_json = (u_char *) PQgetvalue(res, 0, 1);
     export->pdf.fiche_len = PQgetlength(res, 0, 1);
 
@@ -215,8 +237,6 @@ ngx_http_chantier_export_photos(ngx_http_request_t *r, PGresult *res,
     }
 
     export->pdf.nphotos = n;
-
-    ngx_http_chantier_pdf_today(ngx_time(), export->date);
     export->pdf.export_date = (char *) export->date;
     export->pdf.font_dir = NGX_HTTP_CHANTIER_PDF_FONT_DIR;
 
@@ -307,8 +327,8 @@ ngx_http_chantier_export_rendered(ngx_http_request_t *r, void *data,
 {
     ngx_http_chantier_export_t *export = data;
 
-    u_char     *p;
-    ngx_str_t   body, value;
+    ngx_str_t                       body;
+    ngx_http_chantier_cache_doc_t  *doc;
 
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -319,6 +339,35 @@ ngx_http_chantier_export_rendered(ngx_http_request_t *r, void *data,
                                      "Erreur interne du serveur.");
         return;
     }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "chantier: PDF of fiche %s, version %L, rendered: "
+                  "%uz bytes, %ui pages", export->id_text, export->key.version,
+                  export->pdf.pdf_len, export->pdf.pages);
+
+    doc = ngx_http_chantier_cache_adopt(r, &export->key, export->pdf.pdf,
+                                        export->pdf.pdf_len);
+
+    if (doc != NULL) {
+        /* the cache's now */
+        export->pdf.pdf = NULL;
+        ngx_http_chantier_cache_body(doc, &body);
+
+    } else {
+        body.data = export->pdf.pdf;
+        body.len = export->pdf.pdf_len;
+    }
+
+    ngx_http_chantier_export_send(r, export, &body);
+}
+
+
+static void
+ngx_http_chantier_export_send(ngx_http_request_t *r,
+    ngx_http_chantier_export_t *export, ngx_str_t *body)
+{
+    u_char     *p;
+    ngx_str_t   value;
 
     /* the code is letters, digits and dashes (api.chantier_check) */
     value.len = sizeof("attachment; filename=\"fiche--.pdf\"") - 1
@@ -341,11 +390,8 @@ ngx_http_chantier_export_rendered(ngx_http_request_t *r, void *data,
         return;
     }
 
-    body.data = export->pdf.pdf;
-    body.len = export->pdf.pdf_len;
-
     ngx_http_chantier_send_bytes(r, NGX_HTTP_OK, &ngx_http_chantier_pdf_type,
-                                 &ngx_http_chantier_pdf_cache, &body);
+                                 &ngx_http_chantier_pdf_cache, body);
 }
 
 

@@ -1,9 +1,11 @@
 /*
- * The worker's cache of rendered fiche documents, keyed by (fiche id,
- * version).  A fiche is read far more often than it changes, and its
- * version changes with every change, so a document rendered once serves
- * every reader until the next change, with no invalidation to get wrong.
- * Access is still checked on every request, before the cache.
+ * The worker's cache of rendered fiche documents and PDFs, keyed by
+ * (kind, fiche id, version, and for a PDF the day of the export, which
+ * its first page prints).  A fiche is read far more often than it
+ * changes, and its version changes with every change, so a rendering
+ * made once serves every reader until the next change, with no
+ * invalidation to get wrong.  Access is still checked on every request,
+ * before the cache.
  */
 
 #ifndef _NGX_HTTP_CHANTIER_CACHE_H_INCLUDED_
@@ -20,21 +22,44 @@
 typedef struct ngx_http_chantier_cache_doc_s  ngx_http_chantier_cache_doc_t;
 
 
+typedef enum {
+    NGX_HTTP_CHANTIER_CACHE_FICHE = 0,    /* GET fiches/{id} */
+    NGX_HTTP_CHANTIER_CACHE_PDF           /* GET fiches/{id}/pdf */
+} ngx_http_chantier_cache_kind_e;
+
+
+typedef struct {
+    ngx_http_chantier_cache_kind_e  kind;
+    int64_t                         id;         /* the fiche */
+    int64_t                         version;    /* of the fiche */
+    int64_t                         day;        /* of a PDF's export */
+} ngx_http_chantier_cache_key_t;
+
+
 /*
  * Returns the document of (id, version) or NULL.  A returned document is
  * held until r's pool is destroyed, so it may back the response buffers.
  */
 ngx_http_chantier_cache_doc_t *ngx_http_chantier_cache_get(
-    ngx_http_request_t *r, int64_t id, int64_t version);
+    ngx_http_request_t *r, ngx_http_chantier_cache_key_t *key);
 
 /*
- * Copies body into the cache as (id, version), dropping older versions of
- * the same fiche and, past the size limit, the least recently used
- * documents.  Returns the document, held for r like cache_get's, or NULL
- * when memory is short (the caller then answers from its own copy).
+ * Copies body into the cache under key, dropping older versions of the
+ * same fiche's rendering and, past the size limit, the least recently
+ * used documents.  Returns the document, held for r like cache_get's, or
+ * NULL when memory is short (the caller then answers from its own copy).
  */
 ngx_http_chantier_cache_doc_t *ngx_http_chantier_cache_put(
-    ngx_http_request_t *r, int64_t id, int64_t version, u_char *body,
+    ngx_http_request_t *r, ngx_http_chantier_cache_key_t *key, u_char *body,
+    size_t len);
+
+/*
+ * The same without a copy, for a body from malloc(): the cache owns it
+ * and frees it when the document goes, unless NULL is returned, when it
+ * stays the caller's.
+ */
+ngx_http_chantier_cache_doc_t *ngx_http_chantier_cache_adopt(
+    ngx_http_request_t *r, ngx_http_chantier_cache_key_t *key, u_char *body,
     size_t len);
 
 void ngx_http_chantier_cache_body(ngx_http_chantier_cache_doc_t *doc,

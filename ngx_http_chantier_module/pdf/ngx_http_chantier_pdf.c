@@ -515,7 +515,7 @@ static const float  ngx_http_chantier_pdf_headings[] = {
 };
 
 
-void
+int64_t
 ngx_http_chantier_pdf_today(time_t now, u_char *date)
 {
     int64_t   year, paris;
@@ -527,6 +527,8 @@ ngx_http_chantier_pdf_today(time_t now, u_char *date)
 
     (void) snprintf((char *) date, 11, "%04d-%02u-%02u", (int) year, month,
                     day);
+
+    return paris / 86400;
 }
 
 

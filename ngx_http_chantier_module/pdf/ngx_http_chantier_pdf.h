@@ -73,8 +73,11 @@ typedef struct {
  */
 ngx_int_t ngx_http_chantier_pdf_render(ngx_http_chantier_pdf_t *pdf);
 
-/* the day of "now" in Paris, "2026-12-01" and its NUL: 11 bytes */
-void ngx_http_chantier_pdf_today(time_t now, u_char *date);
+/*
+ * The day of "now" in Paris: "2026-12-01" and its NUL in date (11 bytes),
+ * and its number, days since 1970-01-01.
+ */
+int64_t ngx_http_chantier_pdf_today(time_t now, u_char *date);
 
 /*
  * Anywhere (on the event loop from a pool cleanup, typically): frees
