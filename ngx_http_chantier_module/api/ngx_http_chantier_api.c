@@ -25,9 +25,20 @@ ngx_http_chantier_api_query(ngx_http_request_t *r, const char *sql,
     int nparams, const char *const *params,
     ngx_http_chantier_pg_handler_pt handler)
 {
+    ngx_http_chantier_api_query_binary(r, sql, nparams, params, NULL, 0,
+                                       handler);
+}
+
+
+void
+ngx_http_chantier_api_query_binary(ngx_http_request_t *r, const char *sql,
+    int nparams, const char *const *params, const size_t *lengths,
+    ngx_uint_t binary_result, ngx_http_chantier_pg_handler_pt handler)
+{
     ngx_int_t  rc;
 
-    rc = ngx_http_chantier_pg_query(r, sql, nparams, params, handler);
+    rc = ngx_http_chantier_pg_query_binary(r, sql, nparams, params, lengths,
+                                           binary_result, handler);
 
     if (rc == NGX_DECLINED) {
         ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);

@@ -89,6 +89,12 @@ void ngx_http_chantier_api_query(ngx_http_request_t *r, const char *sql,
     int nparams, const char *const *params,
     ngx_http_chantier_pg_handler_pt handler);
 
+/* the same with binary values or results (ngx_http_chantier_pg_query_binary) */
+void ngx_http_chantier_api_query_binary(ngx_http_request_t *r,
+    const char *sql, int nparams, const char *const *params,
+    const size_t *lengths, ngx_uint_t binary_result,
+    ngx_http_chantier_pg_handler_pt handler);
+
 /*
  * The answer to a PostgreSQL result of the form "select status, body from
  * api.something(...)", or to a failure of that query.

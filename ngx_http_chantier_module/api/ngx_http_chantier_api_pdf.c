@@ -137,7 +137,6 @@ static void
 ngx_http_chantier_export_document(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_int_t                    qrc;
     const char                  *params[1];
     ngx_http_chantier_ctx_t     *ctx;
     ngx_http_chantier_export_t  *export;
@@ -162,19 +161,10 @@ ngx_http_chantier_export_document(ngx_http_request_t *r, PGresult *res,
 
     params[0] = export->id_text;
 
-    qrc = ngx_http_chantier_pg_query_binary(r,
-              "select id, content_type, width, height, bytes"
-              "  from api.fiche_photos($1)",
-              1, params, NULL, 1, ngx_http_chantier_export_photos);
-
-    if (qrc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
-        return;
-    }
-
-    if (qrc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query_binary(r,
+        "select id, content_type, width, height, bytes"
+        "  from api.fiche_photos($1)",
+        1, params, NULL, 1, ngx_http_chantier_export_photos);
 }
 
 

@@ -220,7 +220,6 @@ ngx_http_chantier_photo_store(ngx_http_request_t *r,
 {
     u_char                               *p;
     size_t                                lengths[12];
-    ngx_int_t                             rc;
     const char                           *params[12];
     ngx_http_chantier_ctx_t              *ctx;
     ngx_http_chantier_image_rendering_t  *d, *t;
@@ -259,19 +258,10 @@ ngx_http_chantier_photo_store(ngx_http_request_t *r,
     params[11] = (char *) t->data;
     lengths[11] = t->len;
 
-    rc = ngx_http_chantier_pg_query_binary(r,
-             "select status, body from api.photo_create($1, $2,"
-             " $3, $4, $5, $6, $7::bytea, $8, $9, $10, $11, $12::bytea)",
-             12, params, lengths, 0, ngx_http_chantier_api_send_result);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query_binary(r,
+        "select status, body from api.photo_create($1, $2,"
+        " $3, $4, $5, $6, $7::bytea, $8, $9, $10, $11, $12::bytea)",
+        12, params, lengths, 0, ngx_http_chantier_api_send_result);
 }
 
 
@@ -318,19 +308,9 @@ ngx_http_chantier_api_photo_get(ngx_http_request_t *r,
     params[1] = (char *) ctx->id[0].data;
     params[2] = (char *) size.data;
 
-    rc = ngx_http_chantier_pg_query_binary(r,
-             "select content_type, hash, bytes"
-             "  from api.photo_get($1, $2, $3)",
-             3, params, NULL, 1, ngx_http_chantier_photo_found);
-
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
+    ngx_http_chantier_api_query_binary(r,
+        "select content_type, hash, bytes from api.photo_get($1, $2, $3)",
+        3, params, NULL, 1, ngx_http_chantier_photo_found);
 }
 
 
