@@ -4,13 +4,15 @@
  *     version and chantier code, if the user may see it (PostgreSQL)
  *       -> the worker's PDF of that version, made today (its first page
  *          prints the day of the export), if it has one
- *       -> or the fiche document, its photos, a pool thread (libharu), and
+ *       -> or the fiche document (the worker's, as GET fiches/{id} cached
+ *          it, or PostgreSQL's), its photos, a pool thread (libharu), and
  *          the PDF kept by the worker's cache (core/ngx_http_chantier_cache.c)
  *       -> application/pdf, as an attachment
  *
- * The two results are kept until the request ends
- * (ngx_http_chantier_pg_keep_result): the thread reads the document and
- * the photos straight from libpq's memory, with no copy on the event loop.
+ * What the thread reads is held until the request ends: the cached
+ * document (the cache's reference) or the PostgreSQL results
+ * (ngx_http_chantier_pg_keep_result), so that the document and the photos
+ * are read straight from where they are, with no copy on the event loop.
  */
 
 #include <ngx_config.h>
@@ -39,6 +41,8 @@ static void ngx_http_chantier_export_allowed(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_export_document(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_export_query_photos(ngx_http_request_t *r,
+    ngx_http_chantier_export_t *export);
 static void ngx_http_chantier_export_photos(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_chantier_export_public_url(ngx_http_request_t *r,
@@ -49,7 +53,7 @@ static void ngx_http_chantier_export_rendered(ngx_http_request_t *r,
 static void ngx_http_chantier_export_send(ngx_http_request_t *r,
     ngx_http_chantier_export_t *export, ngx_str_t *body);
 static void ngx_http_chantier_export_free(void *data);
-static ngx_int_t ngx_http_chantier_export_failed(ngx_http_request_t *r,
+static ngx_int_t ngx_http_chantier_export_one_row(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 
 
@@ -97,9 +101,10 @@ ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
     const char                     *params[1];
     ngx_http_chantier_ctx_t        *ctx;
     ngx_http_chantier_export_t     *export;
+    ngx_http_chantier_cache_key_t   fiche_key;
     ngx_http_chantier_cache_doc_t  *doc;
 
-    if (ngx_http_chantier_export_failed(r, res, rc) != NGX_OK) {
+    if (ngx_http_chantier_export_one_row(r, res, rc) != NGX_OK) {
         return;
     }
 
@@ -125,6 +130,22 @@ ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
+    /* the document GET fiches/{id} already rendered, if this worker has it */
+    fiche_key = export->key;
+    fiche_key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE;
+    fiche_key.day = 0;
+
+    doc = ngx_http_chantier_cache_get(r, &fiche_key);
+
+    if (doc != NULL) {
+        ngx_http_chantier_cache_body(doc, &body);
+        export->pdf.fiche_json = body.data;
+        export->pdf.fiche_len = body.len;
+
+        ngx_http_chantier_export_query_photos(r, export);
+        return;
+    }
+
     params[0] = export->id_text;
 
     ngx_http_chantier_api_query(r,
@@ -137,11 +158,10 @@ static void
 ngx_http_chantier_export_document(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    const char                  *params[1];
     ngx_http_chantier_ctx_t     *ctx;
     ngx_http_chantier_export_t  *export;
 
-    if (ngx_http_chantier_export_failed(r, res, rc) != NGX_OK) {
+    if (ngx_http_chantier_export_one_row(r, res, rc) != NGX_OK) {
         return;
     }
 
@@ -158,6 +178,16 @@ ngx_http_chantier_export_document(ngx_http_request_t *r, PGresult *res,
                                     PQgetlength(res, 0, 0));
     export->pdf.fiche_json = (u_char *) PQgetvalue(res, 0, 1);
     export->pdf.fiche_len = PQgetlength(res, 0, 1);
+
+    ngx_http_chantier_export_query_photos(r, export);
+}
+
+
+static void
+ngx_http_chantier_export_query_photos(ngx_http_request_t *r,
+    ngx_http_chantier_export_t *export)
+{
+    const char  *params[1];
 
     params[0] = export->id_text;
 
@@ -397,7 +427,7 @@ ngx_http_chantier_export_free(void *data)
 /* NGX_OK for a result of one row; otherwise answered here (404, 503...) */
 
 static ngx_int_t
-ngx_http_chantier_export_failed(ngx_http_request_t *r, PGresult *res,
+ngx_http_chantier_export_one_row(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
     if (rc != NGX_OK) {
