@@ -113,21 +113,28 @@ as $$
     end
 $$;
 
--- What a change answers: the response, and the fiche with its new version
--- when something changed (both null when nothing did).
+-- What a change answers: the response, the fiche with its new version
+-- when something changed (both null when nothing did), and the
+-- notifications it wrote, for the module to push to the notifier's queue
+-- after the commit.
+drop function if exists api.changed(integer, text, bigint, bigint);
+
 create or replace function api.changed(p_status integer, p_body text,
-    p_fiche_id bigint, p_fiche_version bigint)
+    p_fiche_id bigint, p_fiche_version bigint,
+    p_notification_ids bigint[] default null)
     returns api.mutation
     language sql immutable
 as $$
-    select p_status, p_body, p_fiche_id, p_fiche_version
+    select p_status, p_body, p_fiche_id, p_fiche_version,
+           nullif(p_notification_ids, '{}')
 $$;
 
 create or replace function api.unchanged(p_response api.response)
     returns api.mutation
     language sql immutable
 as $$
-    select p_response.status, p_response.body, null::bigint, null::bigint
+    select p_response.status, p_response.body, null::bigint, null::bigint,
+           null::bigint[]
 $$;
 
 

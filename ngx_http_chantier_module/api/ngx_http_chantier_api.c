@@ -11,6 +11,7 @@
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_json.h"
 #include "../live/ngx_http_chantier_live.h"
+#include "../notify/ngx_http_chantier_notify.h"
 #include "../crypto/chantier_password.h"
 
 
@@ -166,7 +167,10 @@ ngx_http_chantier_api_send_sql_error(ngx_http_request_t *r, PGresult *res)
 }
 
 
-/* the change is committed: announce its version, then answer */
+/*
+ * The change is committed: announce its version, hand its notifications
+ * to the notifier, then answer.
+ */
 
 static void
 ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
@@ -174,9 +178,18 @@ ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
 {
     off_t  fiche_id, version;
 
-    if (rc == NGX_OK && PQntuples(res) == 1 && PQnfields(res) == 4
-        && !PQgetisnull(res, 0, 2) && !PQgetisnull(res, 0, 3))
-    {
+    if (rc != NGX_OK || PQntuples(res) != 1 || PQnfields(res) != 5) {
+        ngx_http_chantier_api_send_result(r, res, rc);
+        return;
+    }
+
+    if (!PQgetisnull(res, 0, 4)) {
+        ngx_http_chantier_notify_push(r->connection->log,
+                                      (u_char *) PQgetvalue(res, 0, 4),
+                                      PQgetlength(res, 0, 4));
+    }
+
+    if (!PQgetisnull(res, 0, 2) && !PQgetisnull(res, 0, 3)) {
         fiche_id = ngx_atoof((u_char *) PQgetvalue(res, 0, 2),
                              PQgetlength(res, 0, 2));
         version = ngx_atoof((u_char *) PQgetvalue(res, 0, 3),
