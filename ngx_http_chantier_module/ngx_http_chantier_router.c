@@ -142,6 +142,15 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
       NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_admin_chantier_patch },
 
+    { NGX_HTTP_GET, "admin/notifications", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_notifications },
+
+    { NGX_HTTP_POST, "admin/notifications/#/retry",
+      NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_notification_retry },
+
     { NGX_HTTP_POST, "fiches/#/photos", NGX_HTTP_CHANTIER_AUTH_USER,
       NGX_HTTP_CHANTIER_ROUTE_RAW_BODY, NGX_HTTP_CHANTIER_PHOTO_LIMIT,
       ngx_http_chantier_api_photo_create },

@@ -204,9 +204,9 @@ subtest 'PATCH with If-Match' => sub {
         is_error $e_c->api(PATCH => "posts/$pid", { title => 'x' },
             headers => { 'If-Match' => '"1"' }), 400, 'unknown_field',
             'PATCH an unknown member';
-        is_error $e_c->api(PATCH => "posts/$pid", { notify_client => \0 },
-            headers => { 'If-Match' => '"1"' }), 400, 'field_not_editable',
-            'PATCH notify_client';
+        is_error $e_c->api(PATCH => "posts/$pid", { notify_client => 'oui' },
+            headers => { 'If-Match' => '"1"' }), 400, 'invalid_field',
+            'PATCH notify_client as a string';
         is_error $e_c->api(PATCH => "posts/$pid", { cancelled => 'true' },
             headers => { 'If-Match' => '"1"' }), 400, 'invalid_field',
             'PATCH cancelled as a string';

@@ -390,3 +390,100 @@ exception
         return api.failure(v_state, v_detail, v_message, v_constraint);
 end
 $$;
+
+
+-- ------------------------------------------------------------------------
+-- Notifications the notifier gave up on (dead letters), and sending them
+-- again
+-- ------------------------------------------------------------------------
+
+create or replace function api.notification_json(p_notification
+    chantier.notifications)
+    returns jsonb
+    language sql stable
+as $$
+    select jsonb_build_object(
+        'id', p_notification.id,
+        'state', p_notification.state,
+        'event', p_notification.event,
+        'channel', p_notification.channel,
+        'recipient', jsonb_build_object('id', u.id,
+                                        'name', api.user_name(u),
+                                        'email', u.email,
+                                        'phone', u.phone),
+        'fiche_id', p_notification.fiche_id,
+        'code', p_notification.content ->> 'code',
+        'title', p_notification.content ->> 'title',
+        'items', jsonb_array_length(p_notification.content -> 'items'),
+        'attempts', p_notification.attempts,
+        'last_error', p_notification.last_error,
+        'created_at', api.iso_time(p_notification.created_at),
+        'first_failed_at', api.iso_time(p_notification.first_failed_at),
+        'updated_at', api.iso_time(p_notification.updated_at))
+      from chantier.users as u
+     where u.id = p_notification.recipient_id
+$$;
+
+-- The latest 200 notifications in state p_state (dead, pending, sent or
+-- dropped), the latest changed first.
+create or replace function api.admin_notifications(p_state text)
+    returns api.response
+    language plpgsql stable
+as $$
+begin
+    if p_state is null
+       or p_state not in ('dead', 'pending', 'sent', 'dropped')
+    then
+        return api.fail(400, 'invalid_field',
+                        'L''état demandé doit être dead, pending, sent'
+                        || ' ou dropped.');
+    end if;
+
+    return api.reply(200, coalesce(
+               (select jsonb_agg(api.notification_json(n)
+                                 order by n.updated_at desc, n.id desc)
+                  from (select *
+                          from chantier.notifications as n
+                         where n.state = p_state
+                         order by n.updated_at desc, n.id desc
+                         limit 200) as n),
+               '[]'));
+end
+$$;
+
+-- A dead letter goes back to the queue as new: the notifier tries it
+-- again from its first attempt.  Anything but a dead letter: 409.
+create or replace function api.admin_notification_retry(p_id bigint)
+    returns api.mutation
+    language plpgsql
+as $$
+declare
+    v_notification  chantier.notifications;
+begin
+    select * into v_notification
+      from chantier.notifications as n
+     where n.id = p_id
+       for update;
+
+    if not found then
+        return api.unchanged(api.not_found());
+    end if;
+
+    if v_notification.state <> 'dead' then
+        return api.unchanged(api.fail(409, 'not_dead',
+            'Seule une notification abandonnée peut être renvoyée.'));
+    end if;
+
+    update chantier.notifications as n
+       set state = 'pending',
+           attempts = 0,
+           first_failed_at = null,
+           last_error = null,
+           due_at = now()
+     where n.id = p_id
+    returning * into v_notification;
+
+    return api.changed(200, api.notification_json(v_notification)::text,
+                       null, null, array[p_id]);
+end
+$$;

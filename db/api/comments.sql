@@ -60,6 +60,7 @@ declare
     v_parent_id   bigint;
     v_comment     chantier.comments;
     v_version     bigint;
+    v_notified    bigint[];
     v_state       text;
     v_detail      text;
     v_message     text;
@@ -110,12 +111,14 @@ begin
             api.take_comment_text(p_body))
     returning * into v_comment;
 
+    v_notified := api.notify_comment(v_comment, v_fiche_id);
+
     v_version := api.fiche_changed(v_fiche_id);
 
     return api.changed(201, api.json_with(api.comment_json(v_comment,
                                                            v_author),
                                           'replies', '[]'),
-                       v_fiche_id, v_version);
+                       v_fiche_id, v_version, v_notified);
 
 exception
     when sqlstate 'CH000' or unique_violation or check_violation

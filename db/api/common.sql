@@ -923,3 +923,205 @@ as $$
              on t.post_id = p.id
      where p.id = p_post_id
 $$;
+
+
+-- ------------------------------------------------------------------------
+-- Notifications: the outbox rows a change writes (0010_notifications.sql)
+-- ------------------------------------------------------------------------
+--
+-- Who is told: a new post, or an edit sent again with notify_client,
+-- tells the chantier's client; a client's comment tells the author of the
+-- post; an employee's comment tells the client.  Nobody is told of their
+-- own action, an inactive account is told nothing, and the channel is the
+-- recipient's preference for that kind of event at that moment ("none":
+-- no row).  chantier-notifier sends the rows; the module pushes their ids
+-- to it after the commit.
+
+-- The text of a Delta without its embeds, for excerpts.
+create or replace function api.delta_text(p_delta jsonb)
+    returns text
+    language sql immutable
+as $$
+    select coalesce(string_agg(o.op ->> 'insert', '' order by o.n), '')
+      from jsonb_array_elements(p_delta -> 'ops') with ordinality as o(op, n)
+     where jsonb_typeof(o.op -> 'insert') = 'string'
+$$;
+
+-- At most 200 characters of a text, on one line.
+create or replace function api.excerpt(p_text text)
+    returns text
+    language sql immutable
+as $$
+    select case when length(s.line) <= 200 then s.line
+                else rtrim(left(s.line, 199)) || '…' end
+      from (select btrim(regexp_replace(p_text, '\s+', ' ', 'g')) as line) as s
+$$;
+
+-- How long comments for one person on one fiche wait for the next ones, to
+-- go as one message: two minutes, unless the database sets
+-- chantier.notify_comment_window (the test stack shortens it).
+create or replace function api.comment_window()
+    returns interval
+    language sql stable
+as $$
+    select coalesce(nullif(current_setting('chantier.notify_comment_window',
+                                           true), '')::interval,
+                    interval '2 minutes')
+$$;
+
+-- One thing a message tells: who wrote what, when.
+create or replace function api.notification_item(p_author chantier.users,
+    p_text text, p_at timestamptz, p_post_id bigint,
+    p_comment_id bigint default null)
+    returns jsonb
+    language sql stable
+as $$
+    select jsonb_strip_nulls(jsonb_build_object(
+        'author', api.user_name(p_author),
+        'role', p_author.role,
+        'excerpt', api.excerpt(p_text),
+        'at', api.iso_time(p_at),
+        'post_id', p_post_id,
+        'comment_id', p_comment_id))
+$$;
+
+create or replace function api.notification_content(p_fiche_id bigint,
+    p_item jsonb)
+    returns jsonb
+    language sql stable
+as $$
+    select jsonb_build_object('code', c.code, 'title', c.title,
+                              'items', jsonb_build_array(p_item))
+      from chantier.chantiers as c
+     where c.id = p_fiche_id
+$$;
+
+-- Post p_post, new (post_created) or edited by p_actor_id and announced
+-- again (post_reannounced): its client, once per version of the post.
+create or replace function api.notify_post(p_post chantier.posts,
+    p_event text, p_actor_id bigint)
+    returns bigint[]
+    language plpgsql
+as $$
+declare
+    v_client  chantier.users;
+    v_actor   chantier.users;
+    v_id      bigint;
+begin
+    select u.* into v_client
+      from chantier.chantiers as c
+      join chantier.users as u on u.id = c.client_id
+     where c.id = p_post.fiche_id
+       and u.active
+       and u.id <> p_actor_id
+       and u.notify_posts <> 'none';
+
+    if not found or p_post.cancelled then
+        return null;
+    end if;
+
+    select * into v_actor from chantier.users as u where u.id = p_actor_id;
+
+    insert into chantier.notifications
+        (recipient_id, fiche_id, event, channel, idempotency_key, content)
+    values
+        (v_client.id, p_post.fiche_id, p_event, v_client.notify_posts,
+         format('%s:%s:%s:%s', p_event, p_post.id, p_post.version,
+                v_client.id),
+         api.notification_content(p_post.fiche_id,
+             api.notification_item(v_actor, api.delta_text(p_post.body),
+                                   coalesce(p_post.edited_at,
+                                            p_post.created_at),
+                                   p_post.id)))
+    on conflict (idempotency_key) do nothing
+    returning id into v_id;
+
+    return case when v_id is null then null else array[v_id] end;
+end
+$$;
+
+-- Comment p_comment on fiche p_fiche_id.  It joins the recipient's open
+-- batch of that fiche when there is one (then nothing new is to push: the
+-- batch is queued already), or opens one that waits api.comment_window().
+--
+-- The batch is locked before it is extended: the notifier sends a row
+-- under the same lock, after checking that it is due, so a comment either
+-- joins a batch before it goes, or finds it gone (no longer pending, the
+-- lock's recheck skips it) and opens the next one.
+create or replace function api.notify_comment(p_comment chantier.comments,
+    p_fiche_id bigint)
+    returns bigint[]
+    language plpgsql
+as $$
+declare
+    v_author     chantier.users;
+    v_recipient  chantier.users;
+    v_item       jsonb;
+    v_batch_id   bigint;
+    v_id         bigint;
+begin
+    select * into v_author
+      from chantier.users as u
+     where u.id = p_comment.author_id;
+
+    if v_author.role = 'client' then
+        select u.* into v_recipient
+          from chantier.posts as p
+          join chantier.users as u on u.id = p.author_id
+         where p.id = p_comment.post_id;
+    else
+        select u.* into v_recipient
+          from chantier.chantiers as c
+          join chantier.users as u on u.id = c.client_id
+         where c.id = p_fiche_id;
+    end if;
+
+    if v_recipient.id is null
+       or not v_recipient.active
+       or v_recipient.id = v_author.id
+       or v_recipient.notify_comments = 'none'
+    then
+        return null;
+    end if;
+
+    v_item := api.notification_item(v_author, p_comment.body,
+                                    p_comment.created_at,
+                                    p_comment.post_id, p_comment.id);
+
+    select n.id into v_batch_id
+      from chantier.notifications as n
+     where n.recipient_id = v_recipient.id
+       and n.fiche_id = p_fiche_id
+       and n.event = 'comments'
+       and n.state = 'pending'
+       and n.channel = v_recipient.notify_comments
+       and n.due_at > clock_timestamp()
+     order by n.id desc
+     limit 1
+       for update;
+
+    if found then
+        update chantier.notifications as n
+           set content = jsonb_set(n.content, '{items}',
+                                   (n.content -> 'items')
+                                   || jsonb_build_array(v_item))
+         where n.id = v_batch_id;
+
+        return null;
+    end if;
+
+    insert into chantier.notifications
+        (recipient_id, fiche_id, event, channel, idempotency_key, content,
+         due_at)
+    values
+        (v_recipient.id, p_fiche_id, 'comments',
+         v_recipient.notify_comments,
+         format('comments:%s:%s:%s', v_recipient.id, p_fiche_id,
+                p_comment.id),
+         api.notification_content(p_fiche_id, v_item),
+         now() + api.comment_window())
+    returning id into v_id;
+
+    return array[v_id];
+end
+$$;

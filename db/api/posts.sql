@@ -85,8 +85,8 @@ end
 $$;
 
 -- An employee publishes on fiche p_fiche_id: {body, finishing?,
--- notify_client?}.  notify_client, ticked by default, is kept for the
--- notifier.  The photos the body embeds become the post's.  With
+-- notify_client?}.  notify_client, ticked by default, tells the client
+-- (api.notify_post): the notification commits with the post.  The photos the body embeds become the post's.  With
 -- p_idempotency_key (the Idempotency-Key header), an attempt again of a
 -- post already published answers that post, 201, and changes nothing.
 create or replace function api.post_create(p_user_id bigint, p_fiche_id bigint,
@@ -98,6 +98,7 @@ declare
     v_author      chantier.users := api.staff(p_user_id);
     v_post        chantier.posts;
     v_version     bigint;
+    v_notified    bigint[];
     v_state       text;
     v_detail      text;
     v_message     text;
@@ -159,10 +160,14 @@ begin
 
     perform api.post_photos_set(v_post);
 
+    if v_post.notify_client then
+        v_notified := api.notify_post(v_post, 'post_created', p_user_id);
+    end if;
+
     v_version := api.fiche_changed(p_fiche_id);
 
     return api.changed(201, api.post_json(v_post, v_author, '[]'),
-                       p_fiche_id, v_version);
+                       p_fiche_id, v_version, v_notified);
 
 exception
     when sqlstate 'CH000' or unique_violation or check_violation
@@ -177,9 +182,11 @@ end
 $$;
 
 -- An employee edits post p_post_id, whose version they saw was p_if_match:
--- {body?, cancelled?, finishing?}.  A stale version is refused with the
--- post as it is now, naming who changed it.  "Modifié le" (edited_at)
--- moves only when the text changes.
+-- {body?, cancelled?, finishing?, notify_client?}.  A stale version is
+-- refused with the post as it is now, naming who changed it.  "Modifié le"
+-- (edited_at) moves only when the text changes.  An edit is quiet; with
+-- notify_client:true the post is announced to the client again
+-- ("publication modifiée"), once per version of the post.
 create or replace function api.post_patch(p_user_id bigint, p_post_id bigint,
     p_if_match bigint, p_patch jsonb)
     returns api.mutation
@@ -190,6 +197,8 @@ declare
     v_after       chantier.posts;
     v_changer     chantier.users;
     v_version     bigint;
+    v_announce    boolean := false;
+    v_notified    bigint[];
     v_state       text;
     v_detail      text;
     v_message     text;
@@ -230,15 +239,20 @@ begin
     end if;
 
     perform api.require_object(p_patch);
-    perform api.check_keys(p_patch, '{body,cancelled,finishing}',
+    perform api.check_keys(p_patch,
+                           '{body,cancelled,finishing,notify_client}',
                            '{id,version,author,created_at,edited_at,'
-                           'notify_client,comments,photos}');
+                           'comments,photos}');
 
-    if not p_patch ?| '{body,cancelled,finishing}' then
+    if not p_patch ?| '{body,cancelled,finishing,notify_client}' then
         perform api.reject(400, 'invalid_field',
-                           'Indiquez ce qui change : le texte (body),'
-                           || ' l''annulation (cancelled) ou la clôture du'
-                           || ' chantier (finishing).');
+                           'Indiquez ce qui change : le texte,'
+                           || ' le retrait de la publication, la clôture'
+                           || ' du chantier ou l''avis au client.');
+    end if;
+
+    if p_patch ? 'notify_client' then
+        v_announce := api.take_boolean(p_patch, '{notify_client}');
     end if;
 
     v_after := v_before;
@@ -256,7 +270,13 @@ begin
     end if;
 
     if v_after is not distinct from v_before then
-        return api.unchanged((200, api.post_json(p_post_id))::api.response);
+        if v_announce then
+            v_notified := api.notify_post(v_before, 'post_reannounced',
+                                          p_user_id);
+        end if;
+
+        return api.changed(200, api.post_json(p_post_id), null, null,
+                           v_notified);
     end if;
 
     update chantier.posts as p
@@ -274,10 +294,14 @@ begin
         perform api.post_photos_set(v_after);
     end if;
 
+    if v_announce then
+        v_notified := api.notify_post(v_after, 'post_reannounced', p_user_id);
+    end if;
+
     v_version := api.fiche_changed(v_before.fiche_id);
 
     return api.changed(200, api.post_json(p_post_id), v_before.fiche_id,
-                       v_version);
+                       v_version, v_notified);
 
 exception
     when sqlstate 'CH000' or unique_violation or check_violation

@@ -178,12 +178,12 @@ ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
 {
     off_t  fiche_id, version;
 
-    if (rc != NGX_OK || PQntuples(res) != 1 || PQnfields(res) != 5) {
+    if (rc != NGX_OK || PQntuples(res) != 1 || PQnfields(res) < 4) {
         ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
-    if (!PQgetisnull(res, 0, 4)) {
+    if (PQnfields(res) == 5 && !PQgetisnull(res, 0, 4)) {
         ngx_http_chantier_notify_push(r->connection->log,
                                       (u_char *) PQgetvalue(res, 0, 4),
                                       PQgetlength(res, 0, 4));

@@ -65,6 +65,10 @@ void ngx_http_chantier_api_admin_chantier_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_notifications(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_notification_retry(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 
 /* api/ngx_http_chantier_api_pdf.c */
 void ngx_http_chantier_api_fiche_pdf(ngx_http_request_t *r,
@@ -111,8 +115,9 @@ void ngx_http_chantier_api_answer_sql(ngx_http_request_t *r,
 
 /*
  * The same for a change of a fiche: "select status, body, fiche_id,
- * fiche_version from api.<mutation>(...)".  The new version is what live
- * updates announce.
+ * fiche_version[, notification_ids] from api.<mutation>(...)".  The new
+ * version is what live updates announce; the notifications the change
+ * wrote go to the notifier's queue (notify/).
  */
 void ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r,
     const char *sql, int nparams, const char *const *params);

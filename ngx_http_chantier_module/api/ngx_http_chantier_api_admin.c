@@ -380,3 +380,47 @@ ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
 
     ngx_http_chantier_api_answer_sql(r, sql, 1, params);
 }
+
+
+/* the notifications in one state: dead letters by default */
+
+void
+ngx_http_chantier_api_admin_notifications(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t    rc;
+    ngx_str_t    state;
+    const char  *params[1];
+
+    rc = ngx_http_chantier_api_arg(r, "state", &state);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_str_set(&state, "dead");
+    }
+
+    params[0] = (rc == NGX_ABORT) ? NULL : (char *) state.data;
+
+    ngx_http_chantier_api_answer_sql(r,
+        "select status, body from api.admin_notifications($1)", 1, params);
+}
+
+
+/* "Renvoyer": the notifier gets the id again once the change is committed */
+
+void
+ngx_http_chantier_api_admin_notification_retry(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    const char  *params[1];
+
+    params[0] = (char *) ctx->id[0].data;
+
+    ngx_http_chantier_api_answer_mutation(r,
+        "select status, body, fiche_id, fiche_version, notification_ids"
+        "  from api.admin_notification_retry($1)", 1, params);
+}

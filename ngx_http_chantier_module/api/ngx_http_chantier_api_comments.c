@@ -45,7 +45,8 @@ ngx_http_chantier_api_comment_create(ngx_http_request_t *r,
     }
 
     ngx_http_chantier_api_answer_mutation(r,
-        "select status, body, fiche_id, fiche_version"
+        "select status, body, fiche_id, fiche_version,"
+        "       notification_ids"
         "  from api.comment_create($1, $2, $3, $4::jsonb)", 4, params);
 }
 

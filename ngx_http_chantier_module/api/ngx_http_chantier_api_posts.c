@@ -63,7 +63,8 @@ ngx_http_chantier_api_post_create(ngx_http_request_t *r,
     }
 
     ngx_http_chantier_api_answer_mutation(r,
-        "select status, body, fiche_id, fiche_version"
+        "select status, body, fiche_id, fiche_version,"
+        "       notification_ids"
         "  from api.post_create($1, $2, $3::jsonb, $4)", 4, params);
 }
 
@@ -115,7 +116,8 @@ ngx_http_chantier_api_post_patch(ngx_http_request_t *r,
     }
 
     ngx_http_chantier_api_answer_mutation(r,
-        "select status, body, fiche_id, fiche_version"
+        "select status, body, fiche_id, fiche_version,"
+        "       notification_ids"
         "  from api.post_patch($1, $2, $3, $4::jsonb)", 4, params);
 }
 
