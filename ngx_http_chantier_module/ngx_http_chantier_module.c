@@ -150,6 +150,20 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
       offsetof(ngx_http_chantier_main_conf_t, public_url),
       NULL },
 
+    { ngx_string("chantier_contact_phone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, contact_phone),
+      NULL },
+
+    { ngx_string("chantier_contact_email"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chantier_main_conf_t, contact_email),
+      NULL },
+
     { ngx_string("chantier_cpu_slots"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,

@@ -46,6 +46,8 @@ typedef struct {
     ngx_uint_t                    events_per_user;    /* streams, per worker */
     ngx_uint_t                    sessions_per_user;  /* the oldest ends */
     ngx_str_t                     public_url;         /* of the pages */
+    ngx_str_t                     contact_phone;      /* CLO's, GET site */
+    ngx_str_t                     contact_email;
 
     ngx_uint_t                    used;               /* a chantier_api */
 

@@ -159,6 +159,10 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_photo_get },
 
+    { NGX_HTTP_GET, "site", NGX_HTTP_CHANTIER_AUTH_NONE,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_site },
+
     { NGX_HTTP_GET, "health", NGX_HTTP_CHANTIER_AUTH_NONE,
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_health },

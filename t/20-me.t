@@ -186,13 +186,15 @@ subtest 'PATCH me: refused' => sub {
     # e-mail notifications need an e-mail address
     $r = $c->api(PATCH => 'me',
         { email => undef, notify => { posts => 'email' } });
-    is_error $r, 400, 'invalid_field', 'notify by e-mail without an e-mail';
+    is_error $r, 400, 'invalid_field', 'notify by e-mail without an e-mail',
+        field => 'email';
 
     # SMS notifications need a phone
     {
         my ($nc) = client_for(role => 'client');    # no phone
         $r = $nc->api(PATCH => 'me', { notify => { comments => 'sms' } });
-        is_error $r, 400, 'invalid_field', 'notify by SMS without a phone';
+        is_error $r, 400, 'invalid_field', 'notify by SMS without a phone',
+            field => 'phone';
         $r = $nc->api(PATCH => 'me',
             { phone => '07 00 00 00 00', notify => { comments => 'sms' } });
         is $r->{status}, 200, 'SMS with a phone given in the same PATCH: 200'

@@ -19,7 +19,7 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
 my $admin = admin_client();
 
 my @summary_keys = sort qw(id chantier_id title start_date planned_end_date
-    status last_post_at client);
+    revised_end_date status last_post_at client);
 
 
 # ---- two clients, their chantiers ----
@@ -96,6 +96,7 @@ subtest 'one fiche' => sub {
             title            => 'Cuisine',
             start_date       => '2026-01-10',
             planned_end_date => '2026-02-20',
+            revised_end_date => undef,
             client           => {
                 name    => "Mme Hélène Durand $$",
                 address => { line1 => '12 rue de la Paix',
@@ -219,6 +220,69 @@ subtest 'a session outliving its account\'s deactivation' => sub {
         'the employee\'s session, its account inactive: 404';
     is_error $c->api(GET => "fiches/$f->{id}/events"), 404, 'not_found',
         'no event stream either';
+};
+
+# Issue 10: a client that takes gzip gets the fiche's gzip rendering, made
+# once per version in a pool thread and cached beside the plain one; every
+# answer says it depends on Accept-Encoding.
+subtest 'gzip' => sub {
+    require IO::Uncompress::Gunzip;
+
+    my ($c, $u) = client_for(role => 'client');
+    my ($e) = client_for(role => 'employee');
+    my $f = create_chantier(client_id => $u->{id});
+    publish($e, $f->{id}, "Publication $_ : " . ('béton coulé, ' x 40))
+        for 1 .. 5;
+
+    my $plain = $c->api(GET => "fiches/$f->{id}");
+    is $plain->{status}, 200, 'without Accept-Encoding: 200';
+    is $plain->{headers}{'content-encoding'}, undef, 'plain';
+    like $plain->{headers}{vary} // '', qr/Accept-Encoding/i,
+        'Vary: Accept-Encoding';
+
+    my %gz = (headers => { 'Accept-Encoding' => 'gzip, deflate, br' });
+    my $r = $c->api(GET => "fiches/$f->{id}", undef, %gz);
+    is $r->{status}, 200, 'Accept-Encoding: gzip: 200';
+    is $r->{headers}{'content-encoding'}, 'gzip', 'Content-Encoding: gzip';
+    like $r->{headers}{vary} // '', qr/Accept-Encoding/i, 'Vary';
+    is $r->{headers}{'content-length'}, length $r->{raw},
+        'Content-Length of the compressed bytes';
+    is $r->{headers}{etag}, $plain->{headers}{etag}, 'the same ETag';
+    my $out;
+    IO::Uncompress::Gunzip::gunzip(\$r->{raw}, \$out)
+        or diag $IO::Uncompress::Gunzip::GunzipError;
+    ok defined $out && $out eq $plain->{raw},
+        'decompresses to the same bytes';
+    cmp_ok length $r->{raw}, '<', length($plain->{raw}) / 4,
+        sprintf('%d bytes instead of %d', length $r->{raw},
+                length $plain->{raw});
+
+    # each worker has its own cache: enough requests to meet both
+    my %bodies;
+    for (1 .. 6) {
+        my $again = twin($c)->api(GET => "fiches/$f->{id}", undef, %gz);
+        $bodies{ $again->{raw} }++ if $again->{status} == 200;
+    }
+    is scalar(keys %bodies), 1, 'the same bytes every time';
+
+    $r = $c->api(GET => "fiches/$f->{id}", undef, headers => {
+        'Accept-Encoding' => 'gzip',
+        'If-None-Match'   => $plain->{headers}{etag} });
+    is $r->{status}, 304, 'If-None-Match with gzip: 304';
+    is $r->{raw}, '', '304: no body';
+    is $r->{headers}{'content-encoding'}, undef, '304: no Content-Encoding';
+    like $r->{headers}{vary} // '', qr/Accept-Encoding/i, '304: Vary';
+
+    $r = $c->api(GET => "fiches/$f->{id}", undef,
+        headers => { 'Accept-Encoding' => 'gzip;q=0, br' });
+    is $r->{headers}{'content-encoding'}, undef, 'gzip;q=0: plain';
+
+    publish($e, $f->{id}, 'Une de plus');
+    $r = $c->api(GET => "fiches/$f->{id}", undef, %gz);
+    IO::Uncompress::Gunzip::gunzip(\$r->{raw}, \$out);
+    my $doc = json_decode($out);
+    is scalar @{ $doc->{posts} // [] }, 6,
+        'a new version: its own gzip rendering';
 };
 
 done_testing;

@@ -37,7 +37,7 @@ my $n = 0;
 
 my @user_keys = sort qw(id login role civility first_name last_name company
     client_number address email phone notify active);
-my @summary_keys = sort qw(id chantier_id title start_date planned_end_date
+my @summary_keys = sort qw(id chantier_id title start_date planned_end_date revised_end_date
     status last_post_at client);
 
 
@@ -493,9 +493,32 @@ subtest 'chantiers' => sub {
             400, 'invalid_field', 'PATCH an impossible date';
         is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}", { id => 1 }),
             400, 'field_not_editable', 'PATCH id';
+        is_error $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+                             { revised_end_date => '2026-03-01' }),
+            400, 'invalid_dates', 'PATCH a revised end before the start',
+            field => 'revised_end_date';
+        is_error $admin->api(POST => 'admin/chantiers',
+                             { %ok, chantier_id => unique_code(),
+                               revised_end_date => '2027-01-01' }),
+            400, 'unknown_field', 'a revised end at creation';
         ($f) = fiche($admin, $ch->{id});
         is $f->{header}{planned_end_date}, '2026-10-31',
             'refused PATCHes changed nothing';
+        is $f->{header}{revised_end_date}, undef, 'no revised end yet';
+
+        my $v2 = fiche_version($admin, $ch->{id});
+        $r = $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+            { revised_end_date => '2026-12-15' });
+        is $r->{status}, 200, 'PATCH revised_end_date: 200' or diag $r->{raw};
+        is $r->{json}{revised_end_date}, '2026-12-15', 'in the summary';
+        is $r->{json}{planned_end_date}, '2026-10-31', 'the planned end kept';
+        ($f) = fiche($admin, $ch->{id});
+        is $f->{header}{revised_end_date}, '2026-12-15', 'in the fiche';
+        is $f->{version}, $v2 + 1, 'the fiche version moves';
+        $r = $admin->api(PATCH => "admin/chantiers/$ch->{id}",
+            { revised_end_date => undef });
+        is $r->{status}, 200, 'PATCH revised_end_date null: 200';
+        is $r->{json}{revised_end_date}, undef, 'taken back';
 
         my $max_fiche = psql('select max(id) from chantier.chantiers');
         is_error $admin->api(PATCH => 'admin/chantiers/' . ($max_fiche + 1000),

@@ -161,8 +161,8 @@ begin
                     where c.client_id = p_id)
     then
         perform api.reject(409, 'client_has_chantiers',
-                           'Ce client a des chantiers : son rôle (role) ne'
-                           || ' peut plus changer.');
+                           'Ce client a des chantiers : son rôle ne'
+                           || ' peut plus changer.', 'role');
     end if;
 
     if v_after is not distinct from v_before then
@@ -242,8 +242,8 @@ begin
                               and u.active)
         then
             perform api.reject(400, 'invalid_client',
-                               'Le client (client_id) doit être un compte'
-                               || ' client actif.');
+                               'Le client doit être un compte'
+                               || ' client actif.', 'client_id');
         end if;
     end if;
 
@@ -254,6 +254,14 @@ begin
     if p_body ? 'planned_end_date' then
         v_chantier.planned_end_date := api.take_date(p_body,
                                                      '{planned_end_date}');
+    end if;
+
+    -- null takes it back: the planned end holds again
+    if p_body ? 'revised_end_date' then
+        v_chantier.revised_end_date :=
+            case when jsonb_typeof(p_body -> 'revised_end_date') = 'null'
+                 then null
+                 else api.take_date(p_body, '{revised_end_date}') end;
     end if;
 
     return v_chantier;
@@ -287,8 +295,14 @@ begin
 
     if p_chantier.planned_end_date < p_chantier.start_date then
         perform api.reject(400, 'invalid_dates',
-                           'La date de fin prévue (planned_end_date) précède'
-                           || ' la date de début (start_date).');
+                           'La date de fin prévue précède'
+                           || ' la date de début.', 'planned_end_date');
+    end if;
+
+    if p_chantier.revised_end_date < p_chantier.start_date then
+        perform api.reject(400, 'invalid_dates',
+                           'La nouvelle date de fin prévue précède'
+                           || ' la date de début.', 'revised_end_date');
     end if;
 end
 $$;
@@ -360,7 +374,7 @@ begin
     perform api.require_object(p_body);
     perform api.check_keys(p_body,
                            '{chantier_id,title,client_id,start_date,'
-                           'planned_end_date}',
+                           'planned_end_date,revised_end_date}',
                            '{id}');
 
     v_after := api.chantier_apply(v_before, p_body);
@@ -372,7 +386,8 @@ begin
                title = v_after.title,
                client_id = v_after.client_id,
                start_date = v_after.start_date,
-               planned_end_date = v_after.planned_end_date
+               planned_end_date = v_after.planned_end_date,
+               revised_end_date = v_after.revised_end_date
          where c.id = p_id;
 
         update chantier.fiches as f

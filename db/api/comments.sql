@@ -101,8 +101,8 @@ begin
         then
             perform api.reject(400, 'invalid_parent',
                                'Le commentaire auquel vous répondez'
-                               || ' (parent_id) n''appartient pas à cette'
-                               || ' publication.');
+                               || ' n''appartient pas à cette publication.',
+                               'parent_id');
         end if;
     end if;
 

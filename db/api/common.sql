@@ -25,13 +25,21 @@
 -- Responses and errors
 -- ------------------------------------------------------------------------
 
-create or replace function api.error(p_code text, p_message text)
+-- The error of an answer.  p_field, when the error is about one member of
+-- the body, names it as the API spells it ("phone", "address.city"): the
+-- pages put the message next to that field, and the message itself names
+-- it in French only.
+drop function if exists api.error(text, text);
+
+create or replace function api.error(p_code text, p_message text,
+    p_field text default null)
     returns text
     language sql immutable
 as $$
-    select jsonb_build_object('error', jsonb_build_object(
+    select jsonb_strip_nulls(jsonb_build_object('error', jsonb_build_object(
                'code', p_code,
-               'message', p_message))::text
+               'message', p_message,
+               'field', p_field)))::text
 $$;
 
 create or replace function api.reply(p_status integer,
@@ -42,12 +50,14 @@ as $$
     select p_status, p_body::text
 $$;
 
+drop function if exists api.fail(integer, text, text);
+
 create or replace function api.fail(p_status integer, p_code text,
-    p_message text)
+    p_message text, p_field text default null)
     returns api.response
     language sql immutable
 as $$
-    select p_status, api.error(p_code, p_message)
+    select p_status, api.error(p_code, p_message, p_field)
 $$;
 
 create or replace function api.not_found()
@@ -57,9 +67,13 @@ as $$
     select api.fail(404, 'not_found', 'Cette ressource n''existe pas.')
 $$;
 
--- Stops the calling function with an error it will answer with.
+-- Stops the calling function with an error it will answer with.  The
+-- detail carries the code, then the field when there is one, for
+-- api.failure to take apart: "invalid_field phone".
+drop function if exists api.reject(integer, text, text);
+
 create or replace function api.reject(p_status integer, p_code text,
-    p_message text)
+    p_message text, p_field text default null)
     returns void
     language plpgsql
 as $$
@@ -67,7 +81,7 @@ begin
     raise exception using
         errcode = 'CH' || p_status,
         message = p_message,
-        detail = p_code;
+        detail = concat_ws(' ', p_code, p_field);
 end
 $$;
 
@@ -82,24 +96,26 @@ create or replace function api.failure(p_state text, p_detail text,
 as $$
     select case
         when p_state like 'CH%' then
-            api.fail(right(p_state, 3)::integer, p_detail, p_message)
+            api.fail(right(p_state, 3)::integer, split_part(p_detail, ' ', 1),
+                     p_message, nullif(split_part(p_detail, ' ', 2), ''))
 
         when p_constraint = 'users_login_unique' then
             api.fail(409, 'login_taken',
-                     'Cet identifiant (login) est déjà utilisé.')
+                     'Cet identifiant est déjà utilisé.', 'login')
 
         when p_constraint = 'users_client_number_unique' then
             api.fail(409, 'client_number_taken',
-                     'Ce numéro client (client_number) est déjà attribué.')
+                     'Ce numéro client est déjà attribué.', 'client_number')
 
         when p_constraint = 'chantiers_code_unique' then
             api.fail(409, 'chantier_exists',
-                     'Un chantier porte déjà cet identifiant (chantier_id).')
+                     'Un chantier porte déjà cette référence.', 'chantier_id')
 
         when p_constraint = 'comments_parent_same_post' then
             api.fail(400, 'invalid_parent',
-                     'Le commentaire auquel vous répondez (parent_id)'
-                     || ' n''appartient pas à cette publication.')
+                     'Le commentaire auquel vous répondez'
+                     || ' n''appartient pas à cette publication.',
+                     'parent_id')
 
         when p_state = '23503' then
             api.not_found()
@@ -142,7 +158,8 @@ $$;
 -- Checking a JSON body
 -- ------------------------------------------------------------------------
 
--- How messages name a field: in French, then as the API spells it.
+-- How messages name a field, in French (the error's "field" member gives
+-- it as the API spells it).
 create or replace function api.label(p_field text)
     returns text
     language sql immutable
@@ -168,23 +185,24 @@ as $$
         when 'notify.comments' then 'la notification des commentaires'
         when 'active' then 'l''état du compte'
         when 'id' then 'l''identifiant interne'
-        when 'chantier_id' then 'l''identifiant du chantier'
+        when 'chantier_id' then 'la référence du chantier'
         when 'title' then 'l''intitulé'
         when 'client_id' then 'le client'
         when 'start_date' then 'la date de début'
         when 'planned_end_date' then 'la date de fin prévue'
+        when 'revised_end_date' then 'la nouvelle date de fin prévue'
         when 'body' then 'le texte'
         when 'finishing' then 'la clôture du chantier'
         when 'notify_client' then 'l''avis au client'
-        when 'cancelled' then 'l''annulation'
+        when 'cancelled' then 'le retrait de la publication'
         when 'parent_id' then 'le commentaire auquel vous répondez'
         when 'version' then 'la version'
         when 'author' then 'l''auteur'
         when 'created_at' then 'la date de publication'
         when 'edited_at' then 'la date de modification'
         when 'comments' then 'les commentaires'
-        else 'le champ'
-    end || ' (' || p_field || ')'
+        else 'le champ « ' || p_field || ' »'
+    end
 $$;
 
 -- The same, at the start of a sentence.
@@ -200,7 +218,7 @@ create or replace function api.invalid(p_field text, p_problem text)
     language sql
 as $$
     select api.reject(400, 'invalid_field',
-                      api.label_upper(p_field) || ' ' || p_problem)
+                      api.label_upper(p_field) || ' ' || p_problem, p_field)
 $$;
 
 create or replace function api.require_object(p_value jsonb,
@@ -573,16 +591,16 @@ begin
        and p_user.email is null
     then
         perform api.reject(400, 'invalid_field',
-                           'Les notifications par e-mail (notify) demandent'
-                           || ' une adresse e-mail (email).');
+                           'Les notifications par e-mail demandent'
+                           || ' une adresse e-mail.', 'email');
     end if;
 
     if 'sms' in (p_user.notify_posts, p_user.notify_comments)
        and p_user.phone is null
     then
         perform api.reject(400, 'invalid_field',
-                           'Les notifications par SMS (notify) demandent'
-                           || ' un numéro de téléphone mobile (phone).');
+                           'Les notifications par SMS demandent'
+                           || ' un numéro de téléphone mobile.', 'phone');
     end if;
 end
 $$;
@@ -768,6 +786,7 @@ as $$
         'title', c.title,
         'start_date', api.iso_date(c.start_date),
         'planned_end_date', api.iso_date(c.planned_end_date),
+        'revised_end_date', api.iso_date(c.revised_end_date),
         'status', api.fiche_status(f),
         'last_post_at', api.iso_time(api.fiche_last_post_at(f.id)),
         'client', jsonb_build_object('id', u.id, 'name', api.user_name(u)))

@@ -70,6 +70,7 @@ as $$
                        'title', c.title,
                        'start_date', api.iso_date(c.start_date),
                        'planned_end_date', api.iso_date(c.planned_end_date),
+                       'revised_end_date', api.iso_date(c.revised_end_date),
                        'client', jsonb_build_object(
                            'name', api.user_name(u),
                            'address', api.address_json(u))),

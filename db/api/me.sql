@@ -42,8 +42,8 @@ begin
 
     if p_patch ? 'password' then
         perform api.reject(400, 'field_not_editable',
-                           'Le mot de passe (password) se change à part,'
-                           || ' avec le mot de passe actuel.');
+                           'Le mot de passe se change à part,'
+                           || ' avec le mot de passe actuel.', 'password');
     end if;
 
     perform api.check_keys(p_patch, '{email,phone,notify}',

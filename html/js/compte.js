@@ -145,28 +145,27 @@ function wireContact() {
     }
 
     /*
-     * Which field an API message is about: the messages name the field
-     * as the API spells it, in brackets: "… (phone) …".  A message about
-     * notify and a missing e-mail or phone goes to that field, the one to
-     * fill in.
+     * Which field of the form an API error is about: its "field" member,
+     * as the API spells it.  A missing e-mail or phone for the chosen
+     * notifications names that field, the one to fill in.
      */
-    function fieldOf(message) {
-        const named = new Set(
-            [...message.matchAll(/\(([a-z_.]+)\)/g)].map((m) => m[1]));
+    function fieldOf(error) {
+        const field = error.body && error.body.error
+            ? error.body.error.field : null;
 
-        if (named.has('email')) {
+        switch (field) {
+        case 'email':
             return 'email';
-        }
-        if (named.has('phone')) {
+        case 'phone':
             return 'phone';
-        }
-        if (named.has('notify.comments')) {
+        case 'notify.comments':
             return 'notify-comments';
-        }
-        if (named.has('notify.posts') || named.has('notify')) {
+        case 'notify':
+        case 'notify.posts':
             return 'notify-posts';
+        default:
+            return null;
         }
-        return null;
     }
 
     function check(body) {
@@ -230,7 +229,7 @@ function wireContact() {
             }
 
             if (e instanceof ApiError && e.status === 400) {
-                showErrors([{field: fieldOf(e.message), message: e.message}],
+                showErrors([{field: fieldOf(e), message: e.message}],
                            all);
             } else {
                 showErrors([{message: errorMessage(e)}], all);

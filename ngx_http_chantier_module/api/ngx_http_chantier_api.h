@@ -81,6 +81,8 @@ void ngx_http_chantier_api_photo_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 
 /* api/ngx_http_chantier_api_health.c */
+void ngx_http_chantier_api_site(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_health(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 

@@ -72,7 +72,7 @@ ngx_http_chantier_api_admin_user_create(ngx_http_request_t *r,
 
     if (rc == NGX_DECLINED) {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
-            "invalid_field", "Le mot de passe (password) est obligatoire.");
+            "invalid_field", "Le mot de passe est obligatoire.");
         return;
     }
 
@@ -304,7 +304,7 @@ ngx_http_chantier_api_admin_users_search(ngx_http_request_t *r,
 
     if (rc == NGX_ABORT || q.len > NGX_HTTP_CHANTIER_SEARCH_MAX) {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
-            "La recherche (q) doit être un texte de 100 octets au plus.");
+            "La recherche doit être un texte de 100 octets au plus.");
         return;
     }
 

@@ -82,7 +82,7 @@ ngx_http_chantier_comments_check_text(ngx_http_request_t *r,
 
     if (text == NULL || text->type != NGX_HTTP_CHANTIER_JSON_STRING) {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
-            "Le texte du commentaire (body) est obligatoire.");
+            "Le texte du commentaire est obligatoire.");
         return NGX_DECLINED;
     }
 

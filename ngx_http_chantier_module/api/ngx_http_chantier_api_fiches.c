@@ -13,6 +13,8 @@
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_cache.h"
+#include "../core/ngx_http_chantier_gzip.h"
+#include "../core/ngx_http_chantier_thread.h"
 
 
 #define NGX_HTTP_CHANTIER_CODE_MAX  32
@@ -22,6 +24,8 @@ typedef struct {
     int64_t                        id;
     char                          *id_text;
     int64_t                        version;
+    ngx_str_t                      plain;      /* the document */
+    ngx_http_chantier_gzip_t       gzip;
 } ngx_http_chantier_fiche_t;
 
 
@@ -29,6 +33,12 @@ static void ngx_http_chantier_fiche_versioned(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_fiche_rendered(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_fiche_send(ngx_http_request_t *r,
+    ngx_http_chantier_fiche_t *fiche);
+static void ngx_http_chantier_fiche_gzipped(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_chantier_fiche_send_gzip(ngx_http_request_t *r,
+    ngx_str_t *body);
 
 
 void
@@ -48,7 +58,7 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
 
     if (rc == NGX_ABORT) {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
-            "L'identifiant du chantier (chantier) n'est pas un texte valide.");
+            "La référence du chantier n'est pas un texte valide.");
         return;
     }
 
@@ -95,8 +105,10 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
  *       -> 304 when If-None-Match names it
  *       -> the worker's cached document of that version
  *       -> or render it (PostgreSQL) and cache it
+ *       -> for a client that takes gzip, the cached gzip rendering of that
+ *          document, or deflate it (a pool thread) and cache that too
  *
- * Access is checked on every request; only the rendering is shared.
+ * Access is checked on every request; only the renderings are shared.
  */
 
 void
@@ -131,7 +143,7 @@ static void
 ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t                       body;
+    ngx_str_t                       vary = ngx_string("Accept-Encoding");
     const char                     *params[1];
     ngx_http_chantier_ctx_t        *ctx;
     ngx_http_chantier_fiche_t      *fiche;
@@ -155,7 +167,10 @@ ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
     fiche->version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
                                PQgetlength(res, 0, 0));
 
-    if (ngx_http_chantier_set_etag(r, fiche->version) != NGX_OK) {
+    /* the answer depends on Accept-Encoding, a 304 included */
+    if (ngx_http_chantier_set_etag(r, fiche->version) != NGX_OK
+        || ngx_http_chantier_add_header(r, "Vary", &vary) != NGX_OK)
+    {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -175,8 +190,8 @@ ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
     doc = ngx_http_chantier_cache_get(r, &key);
 
     if (doc != NULL) {
-        ngx_http_chantier_cache_body(doc, &body);
-        ngx_http_chantier_send(r, NGX_HTTP_OK, &body);
+        ngx_http_chantier_cache_body(doc, &fiche->plain);
+        ngx_http_chantier_fiche_send(r, fiche);
         return;
     }
 
@@ -193,7 +208,6 @@ ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
     int64_t                         version;
-    ngx_str_t                       body;
     ngx_http_chantier_ctx_t        *ctx;
     ngx_http_chantier_fiche_t      *fiche;
     ngx_http_chantier_cache_key_t   key;
@@ -238,12 +252,109 @@ ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
                                       PQgetlength(res, 0, 1));
 
     if (doc != NULL) {
-        ngx_http_chantier_cache_body(doc, &body);
+        ngx_http_chantier_cache_body(doc, &fiche->plain);
 
-    } else if (ngx_http_chantier_api_value(r, res, 1, &body) != NGX_OK) {
+    } else if (ngx_http_chantier_api_value(r, res, 1, &fiche->plain)
+               != NGX_OK)
+    {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_chantier_send(r, NGX_HTTP_OK, &body);
+    ngx_http_chantier_fiche_send(r, fiche);
+}
+
+
+/*
+ * The document as the client takes it.  Its gzip rendering is made by the
+ * first request of a version that asks for it, which waits for it (a few
+ * milliseconds in a pool thread); requests of that version arriving
+ * meanwhile make their own, and the cache keeps one.  The plain document
+ * stays held for the thread by the request (cache_get, or the pool).
+ */
+
+static void
+ngx_http_chantier_fiche_send(ngx_http_request_t *r,
+    ngx_http_chantier_fiche_t *fiche)
+{
+    ngx_str_t                       body;
+    ngx_http_chantier_cache_key_t   key;
+    ngx_http_chantier_cache_doc_t  *doc;
+
+    if (!ngx_http_chantier_gzip_accepted(r) || fiche->plain.len == 0) {
+        ngx_http_chantier_send(r, NGX_HTTP_OK, &fiche->plain);
+        return;
+    }
+
+    key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP;
+    key.id = fiche->id;
+    key.version = fiche->version;
+    key.day = 0;
+
+    doc = ngx_http_chantier_cache_get(r, &key);
+
+    if (doc != NULL) {
+        ngx_http_chantier_cache_body(doc, &body);
+        ngx_http_chantier_fiche_send_gzip(r, &body);
+        return;
+    }
+
+    fiche->gzip.in = fiche->plain.data;
+    fiche->gzip.in_len = fiche->plain.len;
+
+    ngx_http_chantier_thread_post(r, &fiche->gzip, ngx_http_chantier_gzip_run,
+                                  ngx_http_chantier_fiche_gzipped);
+}
+
+
+static void
+ngx_http_chantier_fiche_gzipped(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_str_t                       body;
+    ngx_http_chantier_ctx_t        *ctx;
+    ngx_http_chantier_fiche_t      *fiche;
+    ngx_http_chantier_cache_key_t   key;
+    ngx_http_chantier_cache_doc_t  *doc;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+    fiche = ctx->data;
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chantier: gzip of fiche %L version %L failed, sent "
+                      "plain", fiche->id, fiche->version);
+        ngx_http_chantier_send(r, NGX_HTTP_OK, &fiche->plain);
+        return;
+    }
+
+    key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP;
+    key.id = fiche->id;
+    key.version = fiche->version;
+    key.day = 0;
+
+    doc = ngx_http_chantier_cache_adopt(r, &key, fiche->gzip.out,
+                                        fiche->gzip.out_len);
+
+    if (doc == NULL) {
+        /* memory is short: the plain document needs nothing more */
+        free(fiche->gzip.out);
+        ngx_http_chantier_send(r, NGX_HTTP_OK, &fiche->plain);
+        return;
+    }
+
+    ngx_http_chantier_cache_body(doc, &body);
+    ngx_http_chantier_fiche_send_gzip(r, &body);
+}
+
+
+static void
+ngx_http_chantier_fiche_send_gzip(ngx_http_request_t *r, ngx_str_t *body)
+{
+    if (ngx_http_chantier_gzip_set_encoding(r) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_send(r, NGX_HTTP_OK, body);
 }

@@ -300,7 +300,7 @@ ngx_http_chantier_api_photo_get(ngx_http_request_t *r,
     {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
             "invalid_field",
-            "size vaut « thumb » (vignette) ou « display » (grande photo).");
+            "La taille demandée vaut « thumb » (vignette) ou « display » (grande photo).");
         return;
     }
 

@@ -165,7 +165,7 @@ ngx_http_chantier_posts_check_body(ngx_http_request_t *r,
         }
 
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
-            "Le texte de la publication (body) est obligatoire.");
+            "Le texte de la publication est obligatoire.");
         return NGX_DECLINED;
     }
 

@@ -69,8 +69,8 @@ ngx_http_chantier_api_session_create(ngx_http_request_t *r,
         || ctx->json->count != 2)
     {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
-            "Indiquez votre identifiant (login) et votre mot de passe "
-            "(password), et rien d'autre.");
+            "Indiquez votre identifiant et votre mot de passe, "
+            "et rien d'autre.");
         return;
     }
 

@@ -1,7 +1,7 @@
 /*
- * The worker's cache of rendered fiche documents and PDFs, keyed by
- * (kind, fiche id, version, and for a PDF the day of the export, which
- * its first page prints).  A fiche is read far more often than it
+ * The worker's cache of rendered fiche documents (plain and gzip) and
+ * PDFs, keyed by (kind, fiche id, version, and for a PDF the day of the
+ * export, which its first page prints).  A fiche is read far more often than it
  * changes, and its version changes with every change, so a rendering
  * made once serves every reader until the next change, with no
  * invalidation to get wrong.  Access is still checked on every request,
@@ -24,6 +24,7 @@ typedef struct ngx_http_chantier_cache_doc_s  ngx_http_chantier_cache_doc_t;
 
 typedef enum {
     NGX_HTTP_CHANTIER_CACHE_FICHE = 0,    /* GET fiches/{id} */
+    NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP,   /* the same, gzip */
     NGX_HTTP_CHANTIER_CACHE_PDF           /* GET fiches/{id}/pdf */
 } ngx_http_chantier_cache_kind_e;
 

@@ -592,8 +592,14 @@ sub is_error {
         Test::More::is_deeply([sort keys %{ ref $j eq 'HASH' ? $j : {} }],
             [sort @keys], "members @keys");
         $e = ref $j eq 'HASH' && ref $j->{error} eq 'HASH' ? $j->{error} : {};
-        Test::More::is_deeply([sort keys %$e], ['code', 'message'],
-            'error has code and message');
+        Test::More::is_deeply([sort grep { $_ ne 'field' } keys %$e],
+            ['code', 'message'], 'error has code and message');
+        if (exists $opts{field}) {
+            Test::More::is($e->{field}, $opts{field},
+                'field ' . ($opts{field} // 'absent'));
+        }
+        Test::More::unlike($e->{message} // '', qr/\([a-z_.]+\)/,
+            'the message names no field as the API spells it');
         if (ref $code) {
             Test::More::like($e->{code} // '', $code, 'error code');
         } else {
