@@ -157,13 +157,34 @@ subtest 'employees' => sub {
     is_error $e_c->api(GET => 'fiches?chantier=CH-NO-SUCH-' . $$), 404,
         'not_found', 'employee: unknown code';
     is_error $e_c->api(GET => 'fiches?chantier=' . ('X' x 40)), 404,
-        'not_found', 'employee: a code over 32 characters';
+        'not_found', 'employee: a code of 40 characters';
+    is_error $e_c->api(GET => 'fiches?chantier=' . ('X' x 101)), 400,
+        'invalid_field', 'employee: a search of 101 characters';
     is_error $e_c->api(GET => 'fiches?chantier=%25'), 404, 'not_found',
         'employee: "%" is no wildcard';
     is_error $e_c->api(GET => 'fiches'), 400, 'chantier_required',
         'employee: no chantier parameter';
     is_error $e_c->api(GET => 'fiches?chantier='), 400, 'chantier_required',
         'employee: empty chantier parameter';
+
+    # issue 10: part of a code, spaced, or the client's name
+    (my $tail = $a2->{chantier_id}) =~ s/^CH-T//;
+    $r = $e_c->api(GET => "fiches?chantier=$tail");
+    ok scalar(grep { $_->{id} == $a2->{id} } @{ $r->{json} // [] }),
+        "employee: part of the code ($tail)" or diag $r->{raw};
+    (my $spaced = lc $a2->{chantier_id}) =~ s/-/%20/g;
+    $r = $e_c->api(GET => "fiches?chantier=$spaced");
+    is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$a2->{id}],
+        "employee: the code with spaces for dashes ($spaced): that one";
+    $r = $e_c->api(GET => 'fiches?chantier=' . "helene%20DURAND%20$$");
+    is_deeply [sort { $a <=> $b } map { $_->{id} } @{ $r->{json} // [] }],
+        [sort { $a <=> $b } $a1->{id}, $a2->{id}],
+        'employee: the client\'s name, without accents or case: both';
+    is_deeply [map { $_->{id} } @{ $r->{json} // [] }],
+        [$a2->{id}, $a1->{id}], 'the latest started first';
+    $r = $e_c->api(GET => 'fiches?chantier=' . "durand%20$$%20salle");
+    is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$a2->{id}],
+        'employee: name and a word of the title: every word must match';
 
     $r = $admin->api(GET => 'fiches?chantier=' . $a1->{chantier_id});
     is_deeply [map { $_->{id} } @{ $r->{json} // [] }], [$a1->{id}],
@@ -250,7 +271,7 @@ subtest 'gzip' => sub {
     is $r->{headers}{etag}, $plain->{headers}{etag}, 'the same ETag';
     my $out;
     IO::Uncompress::Gunzip::gunzip(\$r->{raw}, \$out)
-        or diag $IO::Uncompress::Gunzip::GunzipError;
+        or diag 'gunzip failed';
     ok defined $out && $out eq $plain->{raw},
         'decompresses to the same bytes';
     cmp_ok length $r->{raw}, '<', length($plain->{raw}) / 4,

@@ -7,17 +7,6 @@
 -- Accounts
 -- ------------------------------------------------------------------------
 
--- Folds case and French accents, for searching: 'Hélène' -> 'helene'.
-create or replace function api.fold(p_text text)
-    returns text
-    language sql immutable
-as $$
-    select lower(replace(replace(replace(replace(translate(p_text,
-               'ÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸàâäáãåçéèêëíìîïñóòôöõúùûüýÿ',
-               'AAAAAACEEEEIIIINOOOOOUUUUYYaaaaaaceeeeiiiinooooouuuuyy'),
-               'Œ', 'oe'), 'œ', 'oe'), 'Æ', 'ae'), 'æ', 'ae'))
-$$;
-
 -- A change of name or address changes the header of the client's fiches:
 -- their version moves so that caches and open pages notice.
 create or replace function api.user_touch_fiches(p_before chantier.users,

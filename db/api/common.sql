@@ -622,6 +622,18 @@ end
 $$;
 
 
+-- Folds case and French accents, for searching: 'Hélène' -> 'helene'.
+create or replace function api.fold(p_text text)
+    returns text
+    language sql immutable
+as $$
+    select lower(replace(replace(replace(replace(translate(p_text,
+               'ÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸàâäáãåçéèêëíìîïñóòôöõúùûüýÿ',
+               'AAAAAACEEEEIIIINOOOOOUUUUYYaaaaaaceeeeiiiinooooouuuuyy'),
+               'Œ', 'oe'), 'œ', 'oe'), 'Æ', 'ae'), 'æ', 'ae'))
+$$;
+
+
 -- ------------------------------------------------------------------------
 -- JSON of users
 -- ------------------------------------------------------------------------

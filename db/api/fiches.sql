@@ -1,5 +1,5 @@
 -- Fiches d'avancement: GET /api/fiches (a client's list, or an employee's
--- search by chantier code) and GET /api/fiches/{id}.  Who may see a fiche
+-- search by chantier code or client) and GET /api/fiches/{id}.  Who may see a fiche
 -- (api.fiche_version), the summary in the lists and the JSON of posts and
 -- comments are in common.sql: posts, comments and the admin pages use them
 -- too.
@@ -18,15 +18,58 @@ as $$
      where c.client_id = p_user_id
 $$;
 
--- The fiche an employee opens by typing its chantier's code.
-create or replace function api.fiches_by_code(p_code text)
+-- The fiches an employee finds by typing part of a chantier's code ("0057",
+-- "ch 2026 0057": letters and digits compared, case, spaces and dashes
+-- aside) or words of its client's name, company or number or of its title
+-- ("dupont", "Hélène": case and accents aside, every word must appear).
+-- A whole code finds that chantier alone; otherwise the codes that contain
+-- the text come first, then the latest started; at most 20.  None: 404.
+create or replace function api.fiches_search(p_q text)
     returns api.response
     language sql stable
 as $$
+    with query as (
+        select regexp_replace(api.fold(p_q), '[^a-z0-9]', '', 'g') as compact,
+               regexp_split_to_array(btrim(api.fold(p_q)), '\s+') as words
+    ),
+    found as (
+        select c.id, c.start_date,
+               case when regexp_replace(lower(c.code), '[^a-z0-9]', '', 'g')
+                         = q.compact then 0
+                    when strpos(regexp_replace(lower(c.code), '[^a-z0-9]',
+                                               '', 'g'), q.compact) > 0
+                    then 1
+                    else 2 end as rank
+          from chantier.chantiers as c
+          join chantier.users as u on u.id = c.client_id
+         cross join query as q
+         where (q.compact <> ''
+                and strpos(regexp_replace(lower(c.code), '[^a-z0-9]', '', 'g'),
+                           q.compact) > 0)
+            or (q.compact <> ''
+                and not exists (
+                    select
+                      from unnest(q.words) as word
+                     where word <> ''
+                       and strpos(api.fold(concat_ws(' ', u.first_name,
+                                      u.last_name, u.company,
+                                      u.client_number, c.title)),
+                                  word) = 0))
+         order by rank, c.start_date desc, c.id desc
+         limit 20
+    ),
+    kept as (
+        select f.*
+          from found as f
+         where f.rank = (select min(m.rank) from found as m)
+            or (select min(m.rank) from found as m) > 0
+    )
     select coalesce(
-        (select api.reply(200, jsonb_build_array(api.fiche_summary_json(c.id)))
-           from chantier.chantiers as c
-          where c.code = upper(btrim(p_code))),
+        (select api.reply(200, jsonb_agg(api.fiche_summary_json(f.id)
+                                         order by f.rank, f.start_date desc,
+                                                  f.id desc))
+           from kept as f
+         having count(*) > 0),
         api.not_found())
 $$;
 

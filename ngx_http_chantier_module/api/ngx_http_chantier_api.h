@@ -16,6 +16,10 @@
 #include "../core/ngx_http_chantier_pg.h"
 
 
+/* the longest search text of GET fiches?chantier= and admin/users?q= */
+#define NGX_HTTP_CHANTIER_SEARCH_MAX  100
+
+
 /* api/ngx_http_chantier_api_session.c */
 void ngx_http_chantier_api_session_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);

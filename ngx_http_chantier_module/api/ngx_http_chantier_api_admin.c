@@ -19,7 +19,6 @@
 #include "../live/ngx_http_chantier_live.h"
 
 
-#define NGX_HTTP_CHANTIER_SEARCH_MAX  100
 
 
 typedef struct {

@@ -17,9 +17,6 @@
 #include "../core/ngx_http_chantier_thread.h"
 
 
-#define NGX_HTTP_CHANTIER_CODE_MAX  32
-
-
 typedef struct {
     int64_t                        id;
     char                          *id_text;
@@ -66,8 +63,8 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
 
         if (rc == NGX_OK) {
             ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
-                "La recherche par identifiant de chantier est réservée "
-                "aux employés de CLO.");
+                "La recherche de chantiers est réservée aux employés "
+                "de CLO.");
             return;
         }
 
@@ -81,20 +78,21 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
     if (rc == NGX_DECLINED || code.len == 0) {
         ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
             "chantier_required",
-            "Indiquez l'identifiant du chantier (paramètre chantier).");
+            "Indiquez la référence du chantier ou le nom du client.");
         return;
     }
 
-    if (code.len > NGX_HTTP_CHANTIER_CODE_MAX) {
-        ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-            "Aucun chantier ne porte cet identifiant.");
+    if (code.len > NGX_HTTP_CHANTIER_SEARCH_MAX) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "invalid_field",
+            "La recherche doit être un texte de 100 octets au plus.");
         return;
     }
 
     params[0] = (char *) code.data;
 
     ngx_http_chantier_api_answer_sql(r,
-        "select status, body from api.fiches_by_code($1)", 1, params);
+        "select status, body from api.fiches_search($1)", 1, params);
 }
 
 
