@@ -118,6 +118,10 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
       NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_comment_create },
 
+    { NGX_HTTP_GET, "comments/unanswered", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_comments_unanswered },
+
     { NGX_HTTP_DELETE, "comments/#", NGX_HTTP_CHANTIER_AUTH_USER,
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_comment_delete },

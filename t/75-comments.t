@@ -508,4 +508,39 @@ subtest 'each worker serves the new version at once' => sub {
         [$p1->{id}, $p2->{id}], 'after its deletion: gone from the fiche';
 };
 
+# Issue 10: the employees' home page lists clients' comments that no
+# employee has answered yet on that post.
+subtest 'GET comments/unanswered' => sub {
+    my $post = publish($e_c, $fid, 'Une question ?');
+    my $r = $a_c->api(POST => "posts/$post->{id}/comments",
+        { body => 'Quand passe le plombier ?' });
+    is $r->{status}, 201, 'a client asks';
+    my $asked = $r->{json}{id};
+
+    my $listed = sub {
+        my $l = $e2_c->api(GET => 'comments/unanswered');
+        is $l->{status}, 200, 'GET comments/unanswered: 200';
+        my ($c) = grep { $_->{id} == $asked } @{ $l->{json} // [] };
+        return $c;
+    };
+    my $c = $listed->();
+    ok $c, 'the question is listed for any employee';
+    is $c && $c->{fiche_id}, $fid, 'with its fiche';
+    is $c && $c->{excerpt}, 'Quand passe le plombier ?', 'and its text';
+    is $c && $c->{author}{id}, $ua->{id}, 'and its author';
+
+    is_error $a_c->api(GET => 'comments/unanswered'), 403, 'forbidden',
+        'a client: 403';
+
+    $r = $a_c->api(POST => "posts/$post->{id}/comments",
+        { body => 'Un autre client ne répond pas pour CLO.',
+          parent_id => $asked });
+    ok $listed->(), 'a client\'s reply answers nothing';
+
+    $r = $e_c->api(POST => "posts/$post->{id}/comments",
+        { body => 'Mardi matin.', parent_id => $asked });
+    is $r->{status}, 201, 'an employee answers';
+    ok !$listed->(), 'no longer listed';
+};
+
 done_testing;

@@ -176,3 +176,42 @@ begin
     return api.changed(204, null, v_fiche_id, v_version);
 end
 $$;
+
+-- The employees' home page: clients' comments that no employee or
+-- administrator has answered yet, that is followed by no comment of theirs
+-- on the same post.  The latest first, at most 30.
+create or replace function api.comments_unanswered()
+    returns api.response
+    language sql stable
+as $$
+    select api.reply(200, coalesce(jsonb_agg(jsonb_build_object(
+               'id', w.id,
+               'fiche_id', w.fiche_id,
+               'chantier_id', w.code,
+               'title', w.title,
+               'post_id', w.post_id,
+               'author', jsonb_build_object('id', w.author_id,
+                                            'name', w.author_name),
+               'created_at', api.iso_time(w.created_at),
+               'excerpt', api.excerpt(w.body))
+               order by w.created_at desc, w.id desc), '[]'))
+      from (select c.id, p.fiche_id, ch.code, ch.title, c.post_id,
+                   c.author_id, api.user_name(u) as author_name,
+                   c.created_at, c.body
+              from chantier.comments as c
+              join chantier.users as u on u.id = c.author_id
+              join chantier.posts as p on p.id = c.post_id
+              join chantier.chantiers as ch on ch.id = p.fiche_id
+             where u.role = 'client'
+               and not exists (
+                       select
+                         from chantier.comments as answer
+                         join chantier.users as staff
+                           on staff.id = answer.author_id
+                        where answer.post_id = c.post_id
+                          and staff.role <> 'client'
+                          and (answer.created_at, answer.id)
+                              > (c.created_at, c.id))
+             order by c.created_at desc, c.id desc
+             limit 30) as w
+$$;

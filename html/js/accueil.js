@@ -1,9 +1,13 @@
 /*
- * Home page of the area.  A client sees the list of their chantiers; an
- * employee or admin types a chantier identifier to open its fiche.
+ * Home page of the area.  A client sees the list of their chantiers, or
+ * goes straight to the fiche of their only one.  An employee or admin
+ * searches a chantier by part of its reference or its client's name (one
+ * match opens it), and sees the chantiers opened lately on this device
+ * and the clients' questions still unanswered.
  */
 
 import {ApiError, me, pageUrl, request, sessionEnded} from './api.js';
+import {recentFiches} from './recent.js';
 import {showErrors, showNav} from './layout.js';
 import {
     STATUS_LABELS, el, errorMessage, formatDate, formatDateTime, fullName,
@@ -41,7 +45,7 @@ function ficheCard(fiche, withClient) {
            el('a', {href: pageUrl('fiche.html', {id: fiche.id})},
               fiche.title)),
         meta([
-            ['Identifiant', fiche.chantier_id],
+            ['Référence', fiche.chantier_id],
             ['Client', withClient && fiche.client ? fiche.client.name : null],
             ['Début', formatDate(fiche.start_date)],
             ['Fin prévue', formatDate(fiche.planned_end_date)],
@@ -64,8 +68,49 @@ async function showClientView() {
         return;
     }
 
+    /* one chantier: nothing to choose */
+    if (fiches.length === 1) {
+        location.replace(pageUrl('fiche.html', {id: fiches[0].id}));
+        return;
+    }
+
     list.replaceChildren(...fiches.map((fiche) => ficheCard(fiche, false)));
     empty.hidden = fiches.length !== 0;
+    view.hidden = false;
+}
+
+function showRecent() {
+    const view = document.querySelector('[data-recent-view]');
+    const recent = recentFiches();
+
+    view.querySelector('[data-recent]').replaceChildren(...recent.map((f) =>
+        el('li', null,
+           el('a', {href: pageUrl('fiche.html', {id: f.id})},
+              `${f.chantier_id} — ${f.title}`))));
+    view.hidden = recent.length === 0;
+}
+
+async function showUnanswered() {
+    const view = document.querySelector('[data-unanswered-view]');
+    const list = view.querySelector('[data-unanswered]');
+    let comments;
+
+    try {
+        comments = await request('GET', 'comments/unanswered');
+    } catch (e) {
+        failed(e);
+        return;
+    }
+
+    list.replaceChildren(...comments.map((c) =>
+        el('li', {className: 'card'},
+           el('h3', {className: 'card__title'},
+              el('a', {href: pageUrl('fiche.html', {id: c.fiche_id})},
+                 `${c.chantier_id} — ${c.title}`)),
+           el('p', null, `« ${c.excerpt} »`),
+           meta([['De', c.author.name],
+                 ['Le', formatDateTime(c.created_at)]]))));
+    view.querySelector('[data-unanswered-empty]').hidden = comments.length > 0;
     view.hidden = false;
 }
 
@@ -88,7 +133,8 @@ function showStaffView() {
         result.replaceChildren();
 
         if (code === '') {
-            fieldError('Saisissez l’identifiant du chantier.');
+            fieldError('Saisissez la référence du chantier ou le nom du '
+                       + 'client.');
             return;
         }
 
@@ -101,17 +147,22 @@ function showStaffView() {
             showErrors([], [field]);
 
             if (fiches.length === 0) {
-                fieldError('Aucun chantier ne porte cet identifiant.');
+                fieldError('Aucun chantier ne correspond à cette recherche.');
+                return;
+            }
+
+            if (fiches.length === 1) {
+                location.assign(pageUrl('fiche.html', {id: fiches[0].id}));
                 return;
             }
 
             result.append(
-                el('h3', {className: 'visually-hidden'}, 'Résultat'),
+                el('h3', null, `${fiches.length} chantiers trouvés`),
                 el('ul', {className: 'card-list'},
                    ...fiches.map((fiche) => ficheCard(fiche, true))));
         } catch (e) {
             if (e instanceof ApiError && e.status === 404) {
-                fieldError('Aucun chantier ne porte cet identifiant.');
+                fieldError('Aucun chantier ne correspond à cette recherche.');
             } else {
                 failed(e);
             }
@@ -121,6 +172,8 @@ function showStaffView() {
     });
 
     view.hidden = false;
+    showRecent();
+    showUnanswered();
 }
 
 async function main() {

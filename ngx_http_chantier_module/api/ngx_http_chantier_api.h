@@ -55,6 +55,8 @@ void ngx_http_chantier_api_post_delete(ngx_http_request_t *r,
 /* api/ngx_http_chantier_api_comments.c */
 void ngx_http_chantier_api_comment_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_comments_unanswered(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_comment_delete(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 

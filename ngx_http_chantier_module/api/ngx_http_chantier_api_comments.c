@@ -67,6 +67,23 @@ ngx_http_chantier_api_comment_delete(ngx_http_request_t *r,
 }
 
 
+
+/* the employees' home page: clients' comments waiting for an answer */
+
+void
+ngx_http_chantier_api_comments_unanswered(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    if (!ngx_http_chantier_api_is_employee(ctx)) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+            "Cette liste est réservée aux employés de CLO.");
+        return;
+    }
+
+    ngx_http_chantier_api_answer_sql(r,
+        "select status, body from api.comments_unanswered()", 0, NULL);
+}
+
 /*
  * 1 to 5,000 characters, no control characters but line breaks and tabs.
  * The JSON parser already refused invalid UTF-8 and NUL.

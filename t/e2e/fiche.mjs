@@ -91,9 +91,10 @@ async function mainFlow(browser, mount, base) {
     await step('the employee logs in and opens the fiche by its code',
                async () => {
         await login(employee, base, setup.employee);
-        await employee.getByLabel('Identifiant du chantier').fill(fiche.code);
+        await employee.getByLabel('Référence du chantier ou nom du client')
+            .fill(fiche.code);
         await employee.getByRole('button', {name: 'Rechercher'}).click();
-        await employee.getByRole('link', {name: TITLE}).click();
+        /* one match: the fiche opens at once */
         await employee.waitForURL(/\/fiche\.html\?id=\d+$/);
         assert(employee.url().startsWith(`${base}fiche.html`),
                `fiche opened at ${employee.url()}`);
