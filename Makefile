@@ -107,7 +107,18 @@ VENDOR      := html/vendor
 VENDOR_FILES := $(addprefix $(VENDOR)/,quill.js quill.js.LICENSE.txt \
                 quill.snow.css)
 
-assets: $(VENDOR_FILES)
+# Each page, script and style sheet also gzipped beside itself (foo.js.gz),
+# for nginx's gzip_static: compressed once here rather than by the gzip
+# filter on every request.  Built, never committed (.gitignore).
+GZIP_SOURCES := $(filter-out %.gz,$(wildcard html/*.html html/js/*.js \
+                  html/js/*/*.js html/css/*.css html/img/*.svg)) \
+                $(filter-out %.txt,$(VENDOR_FILES))
+GZIP_FILES   := $(addsuffix .gz,$(GZIP_SOURCES))
+
+assets: $(VENDOR_FILES) $(GZIP_FILES)
+
+%.gz: %
+	gzip -9 -n -c $< > $@.tmp && mv $@.tmp $@
 
 $(NPM_STAMP): package.json $(wildcard package-lock.json)
 	@command -v npm >/dev/null || \
@@ -119,7 +130,7 @@ $(NPM_STAMP): package.json $(wildcard package-lock.json)
 	fi
 	touch $@
 
-$(VENDOR)/%: $(NPM_STAMP)
+$(VENDOR_FILES): $(VENDOR)/%: $(NPM_STAMP)
 	@mkdir -p $(VENDOR)
 	cp node_modules/quill/dist/$* $@
 
