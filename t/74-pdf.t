@@ -135,4 +135,39 @@ is $anonymous->api(GET => "fiches/$fiche->{id}/pdf")->{status}, 401,
 is $employee->api(GET => 'fiches/999999999/pdf')->{status}, 404,
     'a fiche that does not exist: 404';
 
+# The photos' bytes an export holds are bounded: display renderings while
+# they fit the budget (24 MB; a test budget here), thumbnails past it.
+{
+    my $more = $employee->api(POST => "fiches/$fiche->{id}/photos",
+        slurp("$dir/photo.jpg"), content_type => 'image/jpeg')->{json};
+    publish_photos($more->{id});
+    my $budget = psql("select length(bytes) from chantier.photo_renderings"
+                      . " where photo_id = $photo->{id} and size = 'display'");
+    # which rendering each row is: by its bytes
+    my $which = sub {
+        my ($budget_sql) = @_;
+        return [ split /\n/, psql("select r.size"
+            . "  from api.fiche_photos($fiche->{id}$budget_sql) as p"
+            . "  join chantier.photo_renderings as r"
+            . "    on r.photo_id = p.id::bigint and r.bytes = p.bytes"
+            . " order by p.id::bigint") ];
+    };
+    is psql("select count(distinct bytes) from chantier.photo_renderings"
+            . " where photo_id = $more->{id}"), 2,
+        'the two renderings differ';
+    is_deeply $which->(", $budget"), ['display', 'thumb'],
+        'past the budget: the thumbnail';
+    is_deeply $which->(''), ['display', 'display'],
+        'within 24 MB: both display';
+}
+
+sub publish_photos {
+    my (@ids) = @_;
+    my $r = $employee->api(POST => "fiches/$fiche->{id}/posts", { body => {
+        ops => [ { insert => "Suite\n" },
+                 map({ { insert => { image => "photo:$_" } } } @ids),
+                 { insert => "\n" } ] } });
+    $r->{status} == 201 or diag "publish photos: $r->{raw}";
+}
+
 done_testing;

@@ -111,20 +111,40 @@ as $$
     select count(*) from removed
 $$;
 
--- The display renderings of the photos that the posts of fiche p_fiche_id
--- show, for its PDF export (the caller checked access): text columns and
--- the bytes, which the module asks for in binary format.
-create or replace function api.fiche_photos(p_fiche_id bigint)
+-- The renderings of the photos that the posts of fiche p_fiche_id show,
+-- for its PDF export (the caller checked access): text columns and the
+-- bytes, which the module asks for in binary format.
+--
+-- The display rendering (long edge 2,048 px) prints a photo sharply at any
+-- size on A4; the thumbnail (480 px) is enough in a grid cell of a few
+-- centimetres.  The worker holds all the bytes while libharu renders, so
+-- the display renderings are taken, in the order of the photos, only while
+-- they add up to 24 MB: past that, thumbnails.  An export then holds at
+-- most 24 MB plus some 40 KB a photo, whatever the size of the fiche.
+-- (p_display_budget: for a test.)
+drop function if exists api.fiche_photos(bigint);
+
+create or replace function api.fiche_photos(p_fiche_id bigint,
+    p_display_budget bigint default 24 * 1024 * 1024)
     returns table (id text, content_type text, width text, height text,
                    bytes bytea)
     language sql stable
 as $$
-    select ph.id::text, r.content_type, r.width::text, r.height::text,
+    with shown as (
+        select ph.id,
+               sum(length(d.bytes)) over (order by ph.id) as display_so_far
+          from chantier.photos as ph
+          join chantier.photo_renderings as d
+               on d.photo_id = ph.id and d.size = 'display'
+         where ph.fiche_id = p_fiche_id
+           and ph.post_id is not null
+    )
+    select s.id::text, r.content_type, r.width::text, r.height::text,
            r.bytes
-      from chantier.photos as ph
+      from shown as s
       join chantier.photo_renderings as r
-           on r.photo_id = ph.id and r.size = 'display'
-     where ph.fiche_id = p_fiche_id
-       and ph.post_id is not null
-     order by ph.id
+           on r.photo_id = s.id
+          and r.size = case when s.display_so_far <= p_display_budget
+                            then 'display' else 'thumb' end
+     order by s.id
 $$;
