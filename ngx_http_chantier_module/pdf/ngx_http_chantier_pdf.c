@@ -1052,10 +1052,11 @@ static ngx_int_t
 ngx_http_chantier_pdf_details(ngx_http_chantier_pdf_ctx_t *ctx,
     yajl_val fiche, yajl_val header)
 {
-    char                           start[48], end[48], day[48], status[96];
-    char                           city[220];
+    char                           start[48], end[112], day[48], status[96];
+    char                           city[220], line[48];
     yajl_val                       client, address;
     const char                    *finished, *postal, *town, *label;
+    const char                    *planned, *revised;
     const char                    *lines[3];
     ngx_uint_t                     done, i;
     ngx_http_chantier_pdf_colour_e colour;
@@ -1071,12 +1072,21 @@ ngx_http_chantier_pdf_details(ngx_http_chantier_pdf_ctx_t *ctx,
         (void) snprintf(start, sizeof(start), "–");
     }
 
-    if (ngx_http_chantier_pdf_day(
-            ngx_http_chantier_pdf_string(header, "planned_end_date"),
-            end, sizeof(end))
-        != NGX_OK)
+    planned = ngx_http_chantier_pdf_string(header, "planned_end_date");
+    revised = ngx_http_chantier_pdf_string(header, "revised_end_date");
+
+    if (ngx_http_chantier_pdf_day(planned, line, sizeof(line)) != NGX_OK) {
+        (void) snprintf(line, sizeof(line), "–");
+    }
+
+    (void) snprintf(end, sizeof(end), "%s", line);
+
+    /* a revised end comes first, the planned one after it, for the record */
+    if (revised != NULL
+        && ngx_http_chantier_pdf_day(revised, day, sizeof(day)) == NGX_OK)
     {
-        (void) snprintf(end, sizeof(end), "–");
+        (void) snprintf(end, sizeof(end), "%s (initialement %s)", day, line);
+        planned = revised;
     }
 
     done = 0;
@@ -1094,6 +1104,12 @@ ngx_http_chantier_pdf_details(ngx_http_chantier_pdf_ctx_t *ctx,
             (void) snprintf(status, sizeof(status), "Chantier terminé le %s",
                             day);
         }
+
+    } else if (planned != NULL && ctx->pdf->export_date != NULL
+               && strcmp(ctx->pdf->export_date, planned) > 0)
+    {
+        /* "YYYY-MM-DD" strings: their order is the dates' */
+        (void) snprintf(status, sizeof(status), "Chantier en retard");
 
     } else {
         (void) snprintf(status, sizeof(status), "Chantier en cours");

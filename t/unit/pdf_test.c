@@ -192,7 +192,8 @@ fiche_json(void)
     sadd(&s, "{\"id\": 42, \"version\": 17, \"header\": {\"chantier_id\": "
          "\"CH-2026-0042\", \"title\": \"Rénovation d’une maison de ville "
          "— cuisine & salle d’eau\", \"start_date\": \"2026-03-01\", "
-         "\"planned_end_date\": \"2026-06-30\", \"client\": {\"name\": "
+         "\"planned_end_date\": \"2026-06-30\", \"revised_end_date\": "
+         "\"2026-11-15\", \"client\": {\"name\": "
          "\"M. Jean Dupont\", \"address\": {\"line1\": \"12 rue des "
          "Lilas\", \"line2\": \"Bâtiment B\", \"postal_code\": \"69003\", "
          "\"city\": \"Lyon\"}}}, \"status\": \"in_progress\", "
@@ -892,7 +893,8 @@ test_fiche(buf_t *photos_in)
         "Rénovation d’une maison de ville", "Chantier", "CH-2026-0042",
         "Client", "M. Jean Dupont", "Adresse", "12 rue des Lilas",
         "Bâtiment B", "69003 Lyon", "Début", "1er mars 2026", "Fin prévue",
-        "30 juin 2026", "Statut", "Chantier en cours",
+        "15 novembre 2026 (initialement 30 juin 2026)", "Statut",
+        "Chantier en retard",
         "Fiche en ligne : " PUBLIC_URL, "Publications (4)",
         "2 mars 2026 à 08:15", "Par Mme Marie Rousseau",
         "Démarrage du chantier",
