@@ -24,6 +24,7 @@
 
 #define NGX_HTTP_CHANTIER_JSON_LIMIT   (1024 * 1024)
 #define NGX_HTTP_CHANTIER_PHOTO_LIMIT  (25 * 1024 * 1024)
+#define NGX_HTTP_CHANTIER_CONTRACT_LIMIT  (20 * 1024 * 1024)
 
 
 ngx_int_t ngx_http_chantier_router_handler(ngx_http_request_t *r);
@@ -145,6 +146,26 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
     { NGX_HTTP_PATCH, "admin/chantiers/#", NGX_HTTP_CHANTIER_AUTH_ADMIN,
       NGX_HTTP_CHANTIER_ROUTE_JSON_BODY, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_admin_chantier_patch },
+
+    { NGX_HTTP_POST, "admin/users/#/contracts", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      NGX_HTTP_CHANTIER_ROUTE_RAW_BODY, NGX_HTTP_CHANTIER_CONTRACT_LIMIT,
+      ngx_http_chantier_api_admin_contract_create },
+
+    { NGX_HTTP_GET, "admin/users/#/contracts", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_contracts },
+
+    { NGX_HTTP_DELETE, "admin/contracts/#", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_contract_delete },
+
+    { NGX_HTTP_GET, "contracts", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_contracts_list },
+
+    { NGX_HTTP_GET, "contracts/#/file", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_contract_file },
 
     { NGX_HTTP_GET, "admin/notifications", NGX_HTTP_CHANTIER_AUTH_ADMIN,
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,

@@ -491,3 +491,131 @@ begin
                        null, null, array[p_id]);
 end
 $$;
+
+
+-- ------------------------------------------------------------------------
+-- Contracts of a client
+-- ------------------------------------------------------------------------
+
+-- Before the file is read: 204 when p_user_id is a client, else 404 (no
+-- such user) or 400 (an employee or an administrator has no contracts).
+create or replace function api.admin_contract_allowed(p_user_id bigint)
+    returns api.response
+    language sql stable
+as $$
+    select case
+        when u.id is null then api.not_found()
+        when u.role <> 'client' then
+            api.fail(400, 'invalid_client',
+                     'Les contrats sont ceux d''un client : ce compte n''en'
+                     || ' est pas un.')
+        else api.reply(204)
+    end
+      from (select) as nothing
+      left join chantier.users as u on u.id = p_user_id
+$$;
+
+-- Administrator p_actor_id uploads the PDF p_bytes (its first bytes were
+-- checked by the module) for client p_user_id.
+create or replace function api.admin_contract_create(p_actor_id bigint,
+    p_user_id bigint, p_title text, p_signed_on text, p_bytes bytea)
+    returns api.response
+    language plpgsql
+as $$
+declare
+    v_allowed     api.response := api.admin_contract_allowed(p_user_id);
+    v_title       text := btrim(coalesce(p_title, ''));
+    v_signed_on   date;
+    v_contract    chantier.contracts;
+    v_state       text;
+    v_detail      text;
+    v_message     text;
+    v_constraint  text;
+begin
+    if v_allowed.status <> 204 then
+        return v_allowed;
+    end if;
+
+    if v_title = '' or length(v_title) > 200 then
+        perform api.reject(400, 'invalid_field',
+                           'L''intitulé du contrat doit compter de 1 à 200'
+                           || ' caractères.', 'title');
+    end if;
+
+    v_signed_on := api.to_date(p_signed_on);
+
+    if v_signed_on is null then
+        perform api.reject(400, 'invalid_field',
+                           'La date de signature doit être une date comme'
+                           || ' 2026-03-15.', 'signed_on');
+    end if;
+
+    insert into chantier.contracts
+        (client_id, title, signed_on, bytes, size, sha256, uploaded_by)
+    values
+        (p_user_id, v_title, v_signed_on, p_bytes, length(p_bytes),
+         encode(sha256(p_bytes), 'hex'), p_actor_id)
+    returning * into v_contract;
+
+    return api.reply(201, api.admin_contract_json(v_contract));
+
+exception
+    when sqlstate 'CH000' or check_violation or foreign_key_violation then
+        get stacked diagnostics
+            v_state = returned_sqlstate, v_detail = pg_exception_detail,
+            v_message = message_text, v_constraint = constraint_name;
+        return api.failure(v_state, v_detail, v_message, v_constraint);
+end
+$$;
+
+create or replace function api.admin_contract_json(p_contract
+    chantier.contracts)
+    returns jsonb
+    language sql stable
+as $$
+    select jsonb_build_object(
+        'id', p_contract.id,
+        'client_id', p_contract.client_id,
+        'title', p_contract.title,
+        'signed_on', api.iso_date(p_contract.signed_on),
+        'size', p_contract.size,
+        'sha256', p_contract.sha256,
+        'uploaded_at', api.iso_time(p_contract.uploaded_at),
+        'uploaded_by', (select api.user_name(u) from chantier.users as u
+                         where u.id = p_contract.uploaded_by))
+$$;
+
+-- The contracts of client p_user_id, the latest signed first; 404 when
+-- there is no such user.
+create or replace function api.admin_contracts(p_user_id bigint)
+    returns api.response
+    language sql stable
+as $$
+    select case
+        when not exists (select from chantier.users as u
+                          where u.id = p_user_id)
+        then api.not_found()
+        else api.reply(200, coalesce(
+                 (select jsonb_agg(api.admin_contract_json(c)
+                                   order by c.signed_on desc, c.id desc)
+                    from chantier.contracts as c
+                   where c.client_id = p_user_id),
+                 '[]'))
+    end
+$$;
+
+create or replace function api.admin_contract_delete(p_actor_id bigint,
+    p_id bigint)
+    returns api.response
+    language plpgsql
+as $$
+begin
+    delete from chantier.contracts as c where c.id = p_id;
+
+    if not found then
+        return api.not_found();
+    end if;
+
+    return api.reply(204);
+end
+$$;

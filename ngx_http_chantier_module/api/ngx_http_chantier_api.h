@@ -87,6 +87,16 @@ void ngx_http_chantier_api_photo_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 
 /* api/ngx_http_chantier_api_health.c */
+void ngx_http_chantier_api_admin_contract_create(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_contracts(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_contract_delete(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_contracts_list(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_contract_file(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_site(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_health(ngx_http_request_t *r,
