@@ -167,6 +167,10 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_contract_file },
 
+    { NGX_HTTP_GET, "admin/audit", NGX_HTTP_CHANTIER_AUTH_ADMIN,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_admin_audit },
+
     { NGX_HTTP_GET, "admin/notifications", NGX_HTTP_CHANTIER_AUTH_ADMIN,
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_admin_notifications },

@@ -4,6 +4,63 @@
 
 
 -- ------------------------------------------------------------------------
+-- The audit log (0015_audit.sql): written by each action below, in its
+-- transaction
+-- ------------------------------------------------------------------------
+
+-- The members of p_after that differ from p_before: {"key": {"from",
+-- "to"}}.
+create or replace function api.json_changes(p_before jsonb, p_after jsonb)
+    returns jsonb
+    language sql immutable
+as $$
+    select coalesce(jsonb_object_agg(k.key, jsonb_build_object(
+                        'from', p_before -> k.key, 'to', p_after -> k.key)),
+                    '{}')
+      from (select jsonb_object_keys(p_before) as key
+            union
+            select jsonb_object_keys(p_after)) as k
+     where (p_before -> k.key) is distinct from (p_after -> k.key)
+$$;
+
+create or replace function api.audit(p_actor_id bigint, p_action text,
+    p_object_type text, p_object_id bigint, p_changes jsonb)
+    returns void
+    language sql
+as $$
+    insert into chantier.audit_log
+        (actor_id, action, object_type, object_id, changes)
+    values
+        (p_actor_id, p_action, p_object_type, p_object_id,
+         coalesce(p_changes, '{}'))
+$$;
+
+-- The latest p_limit actions (1 to 500), the latest first.
+create or replace function api.admin_audit(p_limit integer)
+    returns api.response
+    language sql stable
+as $$
+    select api.reply(200, coalesce(jsonb_agg(jsonb_build_object(
+               'id', a.id,
+               'at', api.iso_time(a.at),
+               'actor', case when a.actor_id is null then null
+                             else jsonb_build_object('id', a.actor_id,
+                                                     'name', a.actor_name)
+                        end,
+               'action', a.action,
+               'object_type', a.object_type,
+               'object_id', a.object_id,
+               'changes', a.changes)
+               order by a.at desc, a.id desc), '[]'))
+      from (select l.*, api.user_name(u) as actor_name
+              from chantier.audit_log as l
+              left join chantier.users as u on u.id = l.actor_id
+             order by l.at desc, l.id desc
+             limit greatest(1, least(coalesce(p_limit, 50), 500))) as a
+$$;
+
+
+-- ------------------------------------------------------------------------
 -- Accounts
 -- ------------------------------------------------------------------------
 
@@ -23,9 +80,12 @@ as $$
            is distinct from (api.user_name(p_after), api.address_json(p_after))
 $$;
 
--- The C side has hashed "password" into p_password_hash.
-create or replace function api.admin_user_create(p_body jsonb,
-    p_password_hash text)
+-- Administrator p_actor_id (null: chantierctl) creates an account; the C
+-- side has hashed "password" into p_password_hash.
+drop function if exists api.admin_user_create(jsonb, text);
+
+create or replace function api.admin_user_create(p_actor_id bigint,
+    p_body jsonb, p_password_hash text)
     returns api.response
     language plpgsql
 as $$
@@ -68,6 +128,9 @@ begin
          v_user.notify_comments, p_password_hash)
     returning * into v_user;
 
+    perform api.audit(p_actor_id, 'user_created', 'user', v_user.id,
+                      api.user_json(v_user));
+
     return api.reply(201, api.user_json(v_user));
 
 exception
@@ -106,10 +169,12 @@ as $$
              limit 50) as m
 $$;
 
--- Absent fields stay as they are; p_password_hash null keeps the
--- password.
-create or replace function api.admin_user_patch(p_id bigint, p_body jsonb,
-    p_password_hash text)
+-- Administrator p_actor_id edits account p_id.  Absent fields stay as they
+-- are; p_password_hash null keeps the password.
+drop function if exists api.admin_user_patch(bigint, jsonb, text);
+
+create or replace function api.admin_user_patch(p_actor_id bigint,
+    p_id bigint, p_body jsonb, p_password_hash text)
     returns api.response
     language plpgsql
 as $$
@@ -181,6 +246,21 @@ begin
 
     perform api.user_touch_fiches(v_before, v_after);
 
+    perform api.audit(p_actor_id,
+        case when v_before.active and not v_after.active
+             then 'user_deactivated'
+             when not v_before.active and v_after.active
+             then 'user_reactivated'
+             when v_before.password_hash <> v_after.password_hash
+                  and (api.user_json(v_before) = api.user_json(v_after))
+             then 'password_reset'
+             else 'user_edited' end,
+        'user', p_id,
+        api.json_changes(api.user_json(v_before), api.user_json(v_after))
+        || case when v_before.password_hash <> v_after.password_hash
+                then '{"password": "changed"}'::jsonb
+                else '{}' end);
+
     return api.reply(200, api.user_json(v_after));
 
 exception
@@ -196,6 +276,20 @@ $$;
 -- ------------------------------------------------------------------------
 -- Chantiers
 -- ------------------------------------------------------------------------
+
+-- A chantier's fields as the API names them, for the audit log.
+create or replace function api.chantier_json(p_chantier chantier.chantiers)
+    returns jsonb
+    language sql stable
+as $$
+    select jsonb_build_object(
+        'chantier_id', p_chantier.code,
+        'title', p_chantier.title,
+        'client_id', p_chantier.client_id,
+        'start_date', api.iso_date(p_chantier.start_date),
+        'planned_end_date', api.iso_date(p_chantier.planned_end_date),
+        'revised_end_date', api.iso_date(p_chantier.revised_end_date))
+$$;
 
 -- Copies into p_chantier the fields present in p_body, each checked.
 create or replace function api.chantier_apply(p_chantier chantier.chantiers,
@@ -297,7 +391,10 @@ end
 $$;
 
 -- A chantier and its fiche, born together.
-create or replace function api.admin_chantier_create(p_body jsonb)
+drop function if exists api.admin_chantier_create(jsonb);
+
+create or replace function api.admin_chantier_create(p_actor_id bigint,
+    p_body jsonb)
     returns api.response
     language plpgsql
 as $$
@@ -326,6 +423,9 @@ begin
 
     insert into chantier.fiches (id) values (v_chantier.id);
 
+    perform api.audit(p_actor_id, 'chantier_created', 'chantier',
+                      v_chantier.id, api.chantier_json(v_chantier));
+
     return api.reply(201, api.fiche_summary_json(v_chantier.id));
 
 exception
@@ -339,7 +439,10 @@ $$;
 
 -- p_id is the fiche's id, which is its chantier's.  A change moves the
 -- fiche's version: its header changed.
-create or replace function api.admin_chantier_patch(p_id bigint, p_body jsonb)
+drop function if exists api.admin_chantier_patch(bigint, jsonb);
+
+create or replace function api.admin_chantier_patch(p_actor_id bigint,
+    p_id bigint, p_body jsonb)
     returns api.response
     language plpgsql
 as $$
@@ -382,6 +485,10 @@ begin
         update chantier.fiches as f
            set version = f.version + 1
          where f.id = p_id;
+
+        perform api.audit(p_actor_id, 'chantier_edited', 'chantier', p_id,
+                          api.json_changes(api.chantier_json(v_before),
+                                           api.chantier_json(v_after)));
     end if;
 
     return api.reply(200, api.fiche_summary_json(p_id));
@@ -557,6 +664,13 @@ begin
          encode(sha256(p_bytes), 'hex'), p_actor_id)
     returning * into v_contract;
 
+    perform api.audit(p_actor_id, 'contract_uploaded', 'contract',
+                      v_contract.id,
+                      jsonb_build_object('client_id', p_user_id,
+                                         'title', v_title,
+                                         'signed_on', api.iso_date(v_signed_on),
+                                         'size', v_contract.size));
+
     return api.reply(201, api.admin_contract_json(v_contract));
 
 exception
@@ -609,12 +723,22 @@ create or replace function api.admin_contract_delete(p_actor_id bigint,
     returns api.response
     language plpgsql
 as $$
+declare
+    v_contract  chantier.contracts;
 begin
-    delete from chantier.contracts as c where c.id = p_id;
+    delete from chantier.contracts as c
+     where c.id = p_id
+    returning * into v_contract;
 
     if not found then
         return api.not_found();
     end if;
+
+    perform api.audit(p_actor_id, 'contract_deleted', 'contract', p_id,
+                      jsonb_build_object('client_id', v_contract.client_id,
+                                         'title', v_contract.title,
+                                         'signed_on',
+                                         api.iso_date(v_contract.signed_on)));
 
     return api.reply(204);
 end

@@ -71,6 +71,8 @@ void ngx_http_chantier_api_admin_chantier_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_admin_audit(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_admin_notifications(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_admin_notification_retry(ngx_http_request_t *r,

@@ -176,7 +176,7 @@ ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
     ngx_http_chantier_admin_user_t *user)
 {
     ngx_str_t                 fields;
-    const char               *params[3], *hash;
+    const char               *params[4], *hash;
     ngx_http_chantier_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
@@ -191,23 +191,28 @@ ngx_http_chantier_admin_user_save(ngx_http_request_t *r,
     user->body = (char *) fields.data;
     hash = user->job.new_password ? user->job.new_hash : NULL;
 
+    /* the administrator acting, for the audit log */
+    params[0] = (char *) ctx->session.user_id_text.data;
+
     if (user->user_id == NULL) {
-        params[0] = user->body;
-        params[1] = hash;
+        params[1] = user->body;
+        params[2] = hash;
 
         ngx_http_chantier_api_query(r,
-            "select status, body from api.admin_user_create($1::jsonb, $2)",
-            2, params, ngx_http_chantier_admin_user_saved);
+            "select status, body"
+            "  from api.admin_user_create($1, $2::jsonb, $3)",
+            3, params, ngx_http_chantier_admin_user_saved);
         return;
     }
 
-    params[0] = user->user_id;
-    params[1] = user->body;
-    params[2] = hash;
+    params[1] = user->user_id;
+    params[2] = user->body;
+    params[3] = hash;
 
     ngx_http_chantier_api_query(r,
-        "select status, body from api.admin_user_patch($1, $2::jsonb, $3)",
-        3, params, ngx_http_chantier_admin_user_saved);
+        "select status, body"
+        "  from api.admin_user_patch($1, $2, $3::jsonb, $4)",
+        4, params, ngx_http_chantier_admin_user_saved);
 }
 
 
@@ -319,7 +324,8 @@ ngx_http_chantier_api_admin_chantier_create(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     ngx_http_chantier_admin_chantier(r, ctx,
-        "select status, body from api.admin_chantier_create($1::jsonb)", 0);
+        "select status, body from api.admin_chantier_create($2, $1::jsonb)",
+        0);
 }
 
 
@@ -328,8 +334,8 @@ ngx_http_chantier_api_admin_chantier_patch(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
     ngx_http_chantier_admin_chantier(r, ctx,
-        "select status, body from api.admin_chantier_patch($2, $1::jsonb)",
-        1);
+        "select status, body"
+        "  from api.admin_chantier_patch($2, $3, $1::jsonb)", 1);
 }
 
 
@@ -361,10 +367,12 @@ static void
 ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, const char *sql, ngx_uint_t with_id)
 {
-    const char  *params[2];
+    const char  *params[3];
 
+    /* $1 the body, $2 the administrator acting, $3 the chantier edited */
     params[0] = ngx_http_chantier_cstring(r->pool, &ctx->body);
-    params[1] = with_id ? (char *) ctx->id[0].data : NULL;
+    params[1] = (char *) ctx->session.user_id_text.data;
+    params[2] = with_id ? (char *) ctx->id[0].data : NULL;
 
     if (params[0] == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -372,12 +380,12 @@ ngx_http_chantier_admin_chantier(ngx_http_request_t *r,
     }
 
     if (with_id) {
-        ngx_http_chantier_api_query(r, sql, 2, params,
+        ngx_http_chantier_api_query(r, sql, 3, params,
                                     ngx_http_chantier_admin_chantier_patched);
         return;
     }
 
-    ngx_http_chantier_api_answer_sql(r, sql, 1, params);
+    ngx_http_chantier_api_answer_sql(r, sql, 2, params);
 }
 
 
@@ -422,4 +430,36 @@ ngx_http_chantier_api_admin_notification_retry(ngx_http_request_t *r,
     ngx_http_chantier_api_answer_mutation(r,
         "select status, body, fiche_id, fiche_version, notification_ids"
         "  from api.admin_notification_retry($1)", 1, params);
+}
+
+
+/* the audit log: GET /admin/audit?limit=N, the latest N actions (50) */
+
+void
+ngx_http_chantier_api_admin_audit(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_int_t    rc, limit;
+    ngx_str_t    arg;
+    const char  *params[1];
+
+    rc = ngx_http_chantier_api_arg(r, "limit", &arg);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    limit = (rc == NGX_OK) ? ngx_atoi(arg.data, arg.len) : 50;
+
+    if (rc == NGX_ABORT || limit < 1 || limit > 500) {
+        ngx_http_chantier_send_error(r, NGX_HTTP_BAD_REQUEST, "invalid_field",
+            "Le nombre d'entrées demandé va de 1 à 500.");
+        return;
+    }
+
+    params[0] = (rc == NGX_OK) ? (char *) arg.data : "50";
+
+    ngx_http_chantier_api_answer_sql(r,
+        "select status, body from api.admin_audit($1)", 1, params);
 }

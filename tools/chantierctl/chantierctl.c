@@ -440,7 +440,7 @@ chantierctl_create(const chantierctl_user_t *user, const char *hash)
     res = PQexecParams(conn,
                        "select status, body,"
                        "       body::jsonb #>> '{error,message}'"
-                       "  from api.admin_user_create($1::jsonb, $2)",
+                       "  from api.admin_user_create(null, $1::jsonb, $2)",
                        2, NULL, params, NULL, NULL, 0);
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
