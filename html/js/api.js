@@ -259,6 +259,14 @@ const UPLOAD_ANSWER_MS = 120000;
  * an abort have status 0 (code 'network', or 'aborted').
  */
 export function uploadPhoto(ficheId, blob, options = {}) {
+    return uploadFile(`fiches/${ficheId}/photos`, blob, options);
+}
+
+/*
+ * POST api/<path> with the bytes of blob as the body, the same way: a
+ * photo, a contract.  options also has params (the query).
+ */
+export function uploadFile(path, blob, options = {}) {
     return new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
         const token = csrfToken();
@@ -286,7 +294,7 @@ export function uploadPhoto(ficheId, blob, options = {}) {
             xhr.abort();
         }
 
-        xhr.open('POST', apiUrl(`fiches/${ficheId}/photos`));
+        xhr.open('POST', apiUrl(path, options.params));
         xhr.setRequestHeader('Content-Type', options.type || blob.type);
         xhr.setRequestHeader('Accept', 'application/json');
         if (token) {
