@@ -78,11 +78,18 @@ function showIdentity() {
     items.push(item('Identifiant de connexion', user.login));
 
     list.replaceChildren(...items);
-    note.textContent = user.role === 'client'
-        ? 'Pour modifier votre nom, votre adresse ou votre numéro client, '
-          + 'contactez CLO.'
-        : 'Pour modifier votre nom, adressez-vous à un administrateur de '
-          + 'l’espace client.';
+    /* an administrator is the one others ask: they edit it themselves */
+    if (user.role === 'admin') {
+        note.replaceChildren('Votre nom se modifie dans ',
+            el('a', {href: 'admin.html'}, 'l’administration des comptes'),
+            '.');
+    } else {
+        note.textContent = user.role === 'client'
+            ? 'Pour modifier votre nom, votre adresse ou votre numéro '
+              + 'client, contactez CLO.'
+            : 'Pour modifier votre nom, adressez-vous à un administrateur '
+              + 'de l’espace client.';
+    }
     section.hidden = false;
 }
 
