@@ -99,6 +99,10 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_fiche_events },
 
+    { NGX_HTTP_PUT, "fiches/#/seen", NGX_HTTP_CHANTIER_AUTH_USER,
+      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      ngx_http_chantier_api_fiche_seen },
+
     { NGX_HTTP_GET, "fiches/#/pdf", NGX_HTTP_CHANTIER_AUTH_USER,
       0, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_fiche_pdf },

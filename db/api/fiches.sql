@@ -5,17 +5,81 @@
 -- too.
 
 
--- A client's fiches, the latest started first.
+-- The posts and comments by others that p_user_id has not seen on fiche
+-- p_fiche_id: since their last visit, or all of them before the first.
+-- Deleted ones are gone from the tables, so they do not count; cancelled
+-- posts still count: they are news too.
+create or replace function api.fiche_unread(p_user_id bigint,
+    p_fiche_id bigint)
+    returns jsonb
+    language sql stable
+as $$
+    with visit as (
+        select coalesce((select v.seen_at
+                           from chantier.fiche_visits as v
+                          where v.user_id = p_user_id
+                            and v.fiche_id = p_fiche_id),
+                        '-infinity'::timestamptz) as seen_at
+    )
+    select jsonb_build_object(
+        'unread_posts',
+        (select count(*)
+           from chantier.posts as p, visit
+          where p.fiche_id = p_fiche_id
+            and p.author_id <> p_user_id
+            and p.created_at > visit.seen_at),
+        'unread_comments',
+        (select count(*)
+           from chantier.comments as c
+           join chantier.posts as p on p.id = c.post_id, visit
+          where p.fiche_id = p_fiche_id
+            and c.author_id <> p_user_id
+            and c.created_at > visit.seen_at))
+$$;
+
+-- A client's fiches, the latest started first, each with what is new for
+-- them.
 create or replace function api.fiches_list(p_user_id bigint)
     returns api.response
     language sql stable
 as $$
     select api.reply(200, coalesce(
                jsonb_agg(api.fiche_summary_json(c.id)
+                         || api.fiche_unread(p_user_id, c.id)
                          order by c.start_date desc, c.id desc),
                '[]'))
       from chantier.chantiers as c
      where c.client_id = p_user_id
+$$;
+
+-- p_user_id has shown fiche p_fiche_id (PUT /api/fiches/{id}/seen): the
+-- visit is recorded, and the previous one answered, {"previous_seen_at"}
+-- (null for a first visit).  404 for a fiche they may not see.
+create or replace function api.fiche_seen(p_user_id bigint, p_role text,
+    p_fiche_id bigint)
+    returns api.response
+    language plpgsql
+as $$
+declare
+    v_previous  timestamptz;
+begin
+    if api.fiche_version(p_user_id, p_role, p_fiche_id) is null then
+        return api.not_found();
+    end if;
+
+    select v.seen_at into v_previous
+      from chantier.fiche_visits as v
+     where v.user_id = p_user_id and v.fiche_id = p_fiche_id
+       for update;
+
+    insert into chantier.fiche_visits as v (user_id, fiche_id, seen_at)
+    values (p_user_id, p_fiche_id, now())
+    on conflict (user_id, fiche_id) do update
+       set seen_at = greatest(v.seen_at, excluded.seen_at);
+
+    return api.reply(200, jsonb_build_object(
+               'previous_seen_at', api.iso_time(v_previous)));
+end
 $$;
 
 -- The fiches an employee finds by typing part of a chantier's code ("0057",
@@ -24,7 +88,9 @@ $$;
 -- ("dupont", "Hélène": case and accents aside, every word must appear).
 -- A whole code finds that chantier alone; otherwise the codes that contain
 -- the text come first, then the latest started; at most 20.  None: 404.
-create or replace function api.fiches_search(p_q text)
+drop function if exists api.fiches_search(text);
+
+create or replace function api.fiches_search(p_user_id bigint, p_q text)
     returns api.response
     language sql stable
 as $$
@@ -66,6 +132,7 @@ as $$
     )
     select coalesce(
         (select api.reply(200, jsonb_agg(api.fiche_summary_json(f.id)
+                                         || api.fiche_unread(p_user_id, f.id)
                                          order by f.rank, f.start_date desc,
                                                   f.id desc))
            from kept as f

@@ -11,6 +11,7 @@ import {recentFiches} from './recent.js';
 import {showErrors, showNav} from './layout.js';
 import {
     STATUS_LABELS, el, errorMessage, formatDate, formatDateTime, fullName,
+    plural,
 } from './ui.js';
 
 const greeting = document.querySelector('[data-greeting]');
@@ -34,6 +35,23 @@ function meta(rows) {
     return list;
 }
 
+/* "2 nouvelles publications, 1 nouveau commentaire" since the last visit */
+function news(fiche) {
+    const parts = [];
+
+    if (fiche.unread_posts > 0) {
+        parts.push(plural(fiche.unread_posts, 'nouvelle publication',
+                          'nouvelles publications'));
+    }
+    if (fiche.unread_comments > 0) {
+        parts.push(plural(fiche.unread_comments, 'nouveau commentaire',
+                          'nouveaux commentaires'));
+    }
+
+    return parts.length
+        ? el('p', {className: 'tag tag--new'}, parts.join(', ')) : null;
+}
+
 /* one fiche summary as a card; the client's name for employees */
 function ficheCard(fiche, withClient) {
     const finished = fiche.status === 'finished';
@@ -44,6 +62,7 @@ function ficheCard(fiche, withClient) {
         el('h3', {className: 'card__title'},
            el('a', {href: pageUrl('fiche.html', {id: fiche.id})},
               fiche.title)),
+        news(fiche),
         meta([
             ['Référence', fiche.chantier_id],
             ['Client', withClient && fiche.client ? fiche.client.name : null],

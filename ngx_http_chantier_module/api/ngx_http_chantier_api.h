@@ -37,6 +37,8 @@ void ngx_http_chantier_api_me_password(ngx_http_request_t *r,
 /* api/ngx_http_chantier_api_fiches.c */
 void ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_fiche_seen(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx);
 void ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
 

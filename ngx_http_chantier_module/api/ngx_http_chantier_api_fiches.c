@@ -44,7 +44,7 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
 {
     ngx_int_t    rc;
     ngx_str_t    code;
-    const char  *params[1];
+    const char  *params[2];
 
     rc = ngx_http_chantier_api_arg(r, "chantier", &code);
 
@@ -89,10 +89,11 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
         return;
     }
 
-    params[0] = (char *) code.data;
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = (char *) code.data;
 
     ngx_http_chantier_api_answer_sql(r,
-        "select status, body from api.fiches_search($1)", 1, params);
+        "select status, body from api.fiches_search($1, $2)", 2, params);
 }
 
 
@@ -355,4 +356,25 @@ ngx_http_chantier_fiche_send_gzip(ngx_http_request_t *r, ngx_str_t *body)
     }
 
     ngx_http_chantier_send(r, NGX_HTTP_OK, body);
+}
+
+
+/*
+ * PUT /fiches/{id}/seen: the page has shown the fiche.  The visit is the
+ * user's own, kept apart from the fiche's document and its version: the
+ * document stays one rendering for everybody.
+ */
+
+void
+ngx_http_chantier_api_fiche_seen(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    const char  *params[3];
+
+    params[0] = (char *) ctx->session.user_id_text.data;
+    params[1] = ngx_http_chantier_session_role_name(ctx->session.role);
+    params[2] = (char *) ctx->id[0].data;
+
+    ngx_http_chantier_api_answer_sql(r,
+        "select status, body from api.fiche_seen($1, $2, $3)", 3, params);
 }
