@@ -157,9 +157,11 @@ export function fullName(user) {
     return [user.first_name, user.last_name].filter(Boolean).join(' ');
 }
 
+/* one name per state, the same on every page */
 export const STATUS_LABELS = {
-    in_progress: 'En cours',
-    finished: 'Terminé',
+    in_progress: 'Chantier en cours',
+    finished: 'Chantier terminé',
+    late: 'En retard',
 };
 
 /* an employee or an admin: CLO's side */
