@@ -143,7 +143,7 @@ export function contactLinks(c) {
 }
 
 /*
- * The footer's [data-contact] (added if the page has none) gets
+ * The footer's [data-site-contact] (added if the page has none) gets
  * "Contacter CLO : phone · e-mail"; hidden when CLO gave neither.
  */
 export async function showContact() {
@@ -153,11 +153,11 @@ export async function showContact() {
         return;
     }
 
-    let box = footer.querySelector('[data-contact]');
+    let box = footer.querySelector('[data-site-contact]');
 
     if (!box) {
         box = el('p', {className: 'site-footer__contact', hidden: true});
-        box.setAttribute('data-contact', '');
+        box.setAttribute('data-site-contact', '');
         footer.append(box);
     }
 

@@ -13,42 +13,11 @@
 
 import {ApiError, apiUrl, request} from '../api.js';
 import {
-    addressLines, el, errorMessage, formatDay, setFieldError,
+    addressLines, currentEnd, el, errorMessage, formatDay, isLate, longDate,
+    setFieldError,
 } from '../ui.js';
 import {sessionEnded} from './session.js';
 import {refreshQuietly, state} from './state.js';
-
-const LONG_DATE = new Intl.DateTimeFormat('fr-FR', {
-    timeZone: 'UTC', day: 'numeric', month: 'long', year: 'numeric',
-});
-const PARIS_DAY = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit',
-    day: '2-digit',
-});
-
-/* '2027-03-01' -> '1 mars 2027' */
-export function longDate(iso) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
-
-    return m ? LONG_DATE.format(new Date(Date.UTC(+m[1], m[2] - 1, +m[3])))
-        : '';
-}
-
-/* today in Paris, 'YYYY-MM-DD' */
-export function parisToday(now = new Date()) {
-    return PARIS_DAY.format(now);
-}
-
-/* the end the chantier aims at now: the revised one, or else the planned */
-function currentEnd(header) {
-    return header.revised_end_date || header.planned_end_date || null;
-}
-
-export function isLate(fiche, today = parisToday()) {
-    const end = currentEnd(fiche.header || {});
-
-    return fiche.status !== 'finished' && !!end && today > end;
-}
 
 export function renderHeader(fiche) {
     const header = fiche.header || {};
@@ -98,7 +67,7 @@ export function renderHeader(fiche) {
         status.replaceChildren(
             el('p', null, 'En retard'),
             el('p', {className: 'status-banner__detail'},
-               `La fin était prévue le ${longDate(currentEnd(header))}.`));
+               `Fin prévue le ${longDate(currentEnd(header))}.`));
     } else {
         status.className = 'status-banner';
         status.dataset.state = 'in_progress';
