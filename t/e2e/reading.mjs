@@ -181,6 +181,25 @@ async function readingFlow(browser) {
         await screenshot(client, 'reading-first-screen');
     });
 
+    await step('headings in order: h1 the fiche, h2 a post, h3 its '
+               + 'comments, no level skipped', async () => {
+        const levels = await client.evaluate(() => [...document
+            .querySelectorAll('h1, h2, h3, h4, h5, h6')]
+            .filter((h) => h.getClientRects().length)
+            .map((h) => Number(h.tagName[1])));
+        const skip = levels.findIndex((l, i) => i > 0
+                                      && l > levels[i - 1] + 1);
+
+        assert(levels[0] === 1 && skip === -1,
+               `levels ${levels.slice(0, 20).join(' ')}`);
+        const post = client.locator('[data-posts] > .post').first();
+
+        assert(await post.locator('h2.post__date').count() === 1,
+               'the post is an h2');
+        assert(await post.locator('h3.comments-block__title').count() === 1,
+               'its comments an h3');
+    });
+
     await step('the status says "Chantier terminé"', async () => {
         const status = await client.locator('[data-status]').innerText();
 
@@ -654,6 +673,22 @@ async function accessibility(browser) {
 
     await anon.goto(`${ROOT}index.html`);
     await anon.getByRole('button', {name: 'Se connecter'}).waitFor();
+
+    /* the check itself can fail: an image without a text is critical */
+    await anon.evaluate(() => {
+        const img = document.createElement('img');
+
+        img.id = 'axe-self-check';
+        img.src = 'img/logo-clo.svg';
+        document.querySelector('main').append(img);
+    });
+    const planted = await axeViolations(anon);
+
+    ok(planted.some((v) => v.id === 'image-alt'),
+       'axe-core: finds a violation planted for the purpose',
+       describe(planted));
+    await anon.evaluate(() => document.getElementById('axe-self-check')
+        .remove());
     await check('the login page', anon);
     await anon.setViewportSize(PHONE);
     await check('the login page at 360 px', anon);
