@@ -16,7 +16,8 @@
  *   - after each action the focus is on what was created or changed;
  *   - a late chantier says "En retard"; admins may revise its end;
  *   - axe-core finds no serious or critical violation on the pages
- *     (login, fiche, accueil, compte; a client and an employee).
+ *     (login, fiche, accueil, compte, contrats; a client and an
+ *     employee).
  *
  * Run by t/e2e/reading.t (make test), which creates the users and fiches.
  */
@@ -722,6 +723,13 @@ async function accessibility(browser) {
         await page.locator('main h1').waitFor();
         await page.waitForLoadState('networkidle');
         await check(`compte, ${who}`, page);
+
+        if (who === 'client') {
+            await page.goto(`${ROOT}contrats.html`);
+            await page.locator('main h1').waitFor();
+            await page.waitForLoadState('networkidle');
+            await check(`contrats, ${who}`, page);
+        }
         await page.context().close();
     }
 }
