@@ -11,7 +11,7 @@
  * area needs nothing more of CLO's nginx.
  */
 
-import {ApiError, goToLogin, logout, pageUrl, request} from './api.js';
+import {ApiError, logout, pageUrl, request} from './api.js';
 import {
     ERROR_PREFIX, el, errorMessage, isStaff, setFieldErrors,
 } from './ui.js';
@@ -90,7 +90,8 @@ export function showNav(user = null) {
 /*
  * "Se déconnecter".  When the server cannot be told, we stay: the session
  * cookie would still be valid and the login page would send the user
- * straight back here.
+ * straight back here.  The login page it goes to comes back to nothing
+ * (no ?next=): whoever logs in next starts from their home page.
  */
 async function signOut(button) {
     button.disabled = true;
@@ -107,7 +108,7 @@ async function signOut(button) {
         }
     }
 
-    goToLogin();
+    window.location.replace(pageUrl('index.html'));
 }
 
 
