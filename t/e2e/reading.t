@@ -25,9 +25,12 @@ my $admin = create_user(role => 'admin', civility => 'M.',
 my $client = create_user(role => 'client', civility => 'M.',
     first_name => 'Jean', last_name => "Dupont $$");
 
-# the big fiche: 200 posts, the last one finishing the chantier
+# the big fiche: 200 posts, one per working day from its start, the last
+# one finishing the chantier; all in the past, so that a post published
+# now is the newest
 my $big = create_chantier(client_id => $client->{id},
-    title => "Maison individuelle $$");
+    title => "Maison individuelle $$",
+    start_date => '2025-01-06', planned_end_date => '2025-12-19');
 psql("\\set fiche $big->{id}\n\\i $repo/db/fixtures/big_fiche.sql\n");
 
 # a late chantier: its planned end three days ago (set before anybody
