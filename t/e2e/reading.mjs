@@ -315,9 +315,15 @@ async function readingFlow(browser) {
                                         {name: '1 nouvelle publication'});
 
         await banner.waitFor({timeout: 5000});
-        await client.locator('[data-announce-others]',
-                             {hasText: `${setup.employee.name} a publié`})
-            .waitFor({timeout: 3000});
+        const others = client.locator('[data-announce-others]');
+
+        await client.waitForFunction(
+            (want) => document.querySelector('[data-announce-others]')
+                .textContent === want,
+            `${setup.employee.name} a publié.`, {timeout: 3000})
+            .catch(async () => {
+                throw new Error(`announced "${await others.textContent()}"`);
+            });
         await screenshot(client, 'reading-banner');
         await banner.click();
         const now = await focused(client);
@@ -326,6 +332,17 @@ async function readingFlow(browser) {
         assert(await inView(client.locator(`#post-${livePost} h2`)),
                'the new post in view');
         assert(await banner.isHidden(), 'the banner gone');
+
+        const c = await apiCall(employee, 'POST', `posts/${livePost}/comments`,
+                                {body: 'Les volets seront posés lundi.'});
+
+        assert(c.status === 201, `comment: ${c.status}`);
+        await client.waitForFunction(
+            () => document.querySelector('[data-announce-others]')
+                .textContent === '1 nouveau commentaire.',
+            null, {timeout: 5000}).catch(async () => {
+            throw new Error(`announced "${await others.textContent()}"`);
+        });
     });
 
     await step('at 360 px too: newest first, older ones on scroll, no '

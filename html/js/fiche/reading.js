@@ -29,6 +29,7 @@ const reading = {
     order: 'newest',            /* or 'oldest' */
     limit: PAGE,                /* how many posts are drawn */
     known: null,                /* ids of the posts seen, after the first draw */
+    knownComments: null,        /* and of the comments */
     total: 0,                   /* posts in the fiche at the last draw */
     pending: new Set(),         /* new posts by others not seen yet */
     focusAfter: null,           /* a post id whose heading gets the focus */
@@ -92,25 +93,22 @@ function hasComment(comments, id) {
 export function noticeChanges(fiche) {
     const posts = fiche.posts || [];
 
+    const comments = [];
+
+    for (const post of posts) {
+        collect(post.comments, comments);
+    }
+
     if (!reading.known) {
         reading.known = new Set(posts.map((p) => p.id));
-        reading.knownComments = new Set();
-        for (const post of posts) {
-            collect(post.comments, reading.knownComments);
-        }
+        reading.knownComments = new Set(comments.map((c) => c.id));
         reading.total = posts.length;
         firstDraw(posts);
         return;
     }
 
     const fresh = posts.filter((p) => !reading.known.has(p.id));
-    const comments = new Set();
-
-    for (const post of posts) {
-        collect(post.comments, comments);
-    }
-
-    const newComments = [...comments].filter(
+    const newComments = comments.filter(
         (c) => !reading.knownComments.has(c.id));
     const mine = (who) => who && state.user && who.id === state.user.id;
     const theirs = fresh.filter((p) => !mine(p.author));
@@ -153,9 +151,10 @@ export function noticeChanges(fiche) {
     }
 }
 
+/* the comments of a tree, replies included, into a list */
 function collect(comments, into) {
     for (const comment of comments || []) {
-        into.add({id: comment.id, author: comment.author});
+        into.push(comment);
         collect(comment.replies, into);
     }
 }
@@ -374,8 +373,4 @@ export function focusAfterDraw(id) {
     reading.focusAfter = id;
 }
 
-/* for the tests and the header: the order in use */
-export function currentOrder() {
-    return reading.order;
-}
 
