@@ -226,17 +226,21 @@ function onlyPhotos(line) {
 }
 
 /*
- * A DocumentFragment for a Delta.  Quill's header 1-3 become h4-h6 with a
- * class, so that a post's headings sit below the page's own in the
- * outline (h1 title, h2 sections, h3 one post).  options.photos false:
- * the photos are left out (and the lines that held only photos).
+ * A DocumentFragment for a Delta.  Quill's headers 1-3 become h3-h5 with a
+ * class (delta-h1..3, their look), so that a post's headings sit below
+ * the page's own in the outline (h1 the fiche, h2 a post): the highest
+ * level the post uses is h3, the others follow (a post of "header 2"
+ * titles has h3s, never a gap).  options.photos false: the photos are
+ * left out (and the lines that held only photos).
  */
 export function renderDelta(delta, options = {}) {
     const photos = options.photos !== false;
     const fragment = document.createDocumentFragment();
+    const all = lines(delta);
+    const top = Math.min(4, ...all.map((line) => line.block.header || 4));
     let list = null;
 
-    for (const line of lines(delta)) {
+    for (const line of all) {
         if (!photos && onlyPhotos(line)) {
             continue;
         }
@@ -258,7 +262,7 @@ export function renderDelta(delta, options = {}) {
         list = null;
 
         if (line.block.header) {
-            const level = line.block.header + 3;
+            const level = line.block.header - top + 3;
             const heading = document.createElement(`h${level}`);
 
             heading.className = `delta-h${line.block.header}`;

@@ -1,17 +1,24 @@
 /*
  * The fiche d'avancement of one chantier (fiche.html?id=N): its header,
- * its posts oldest first with their comment trees; employees also write,
- * edit, cancel / restore and delete posts.  This module starts the page;
- * each concern is a module of fiche/:
+ * its posts newest first (or oldest first, the reader's choice) with their
+ * comment trees; employees also write, edit, withdraw / put back online
+ * and delete posts.  This module starts the page; each concern is a
+ * module of fiche/:
  *
  *   state.js      what the page knows and keeps across redraws; refresh()
- *   render.js     the page drawn from the fiche JSON (thread.js: the
- *                 comment trees; reconcile.js: keyed updates; keep.js:
- *                 focus and scroll kept across a redraw)
- *   posts.js      the new post form, cancel / restore, delete
+ *   render.js     the page drawn from the fiche JSON (header.js: the
+ *                 header and its state; thread.js: the comment trees;
+ *                 reconcile.js: keyed updates; keep.js: focus and scroll
+ *                 kept across a redraw)
+ *   reading.js    order, a screenful at a time, the others' news
+ *   posts.js      the new post form, withdraw / put back, delete
  *   edit.js       editing a post in place, stale edits (412)
  *   comments.js   comment and reply boxes, deleting a comment
  *   live.js       the event stream and the "En direct" indicator
+ *   session.js    the session ended elsewhere: said, the drafts kept
+ *
+ * Without a session the page sends to the login page, which comes back
+ * here after the login (index.html?next=fiche.html?id=N).
  *
  * The page is live: after every change (its own or someone else's) it
  * asks for the fiche again (If-None-Match) and updates what changed, post
@@ -22,12 +29,16 @@
  * it was.
  */
 
-import {ApiError, me, sessionEnded} from './api.js';
+import {ApiError, me, request} from './api.js';
 import {showErrors, showNav} from './layout.js';
 import {errorMessage, isStaff} from './ui.js';
+import {loadCommentDrafts} from './fiche/comments.js';
+import {setUpEndEditor} from './fiche/header.js';
 import {wireLive} from './fiche/live.js';
 import {setUpNewPost} from './fiche/posts.js';
+import {setUpReading} from './fiche/reading.js';
 import {render} from './fiche/render.js';
+import {goToLoginHere, sessionEnded} from './fiche/session.js';
 import {refresh, setDraw, state} from './fiche/state.js';
 
 const loading = document.querySelector('[data-loading]');
@@ -51,15 +62,28 @@ async function main() {
 
     state.id = id;
 
+    /*
+     * Who is there.  No session: the login page, back here afterwards
+     * (api.js's me() would go there without saying where to come back).
+     * me() then keeps the CSRF token, while the fiche is fetched.
+     */
     try {
-        state.user = await me();
+        state.user = await request('GET', 'me');
     } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+            goToLoginHere();
+            return;
+        }
         fatal(errorMessage(e));
         return;
     }
 
+    const token = me().catch(() => null);
+
     showNav(state.user);
     state.staff = isStaff(state.user.role);
+    loadCommentDrafts();
+    setUpReading();
 
     try {
         await refresh();
@@ -76,12 +100,14 @@ async function main() {
 
     loading.hidden = true;
     wireLive();
+    setUpEndEditor();
 
+    await token;
     if (state.staff) {
         await setUpNewPost();
     }
 
-    /* a link to one post or comment (#post-12) once the page is drawn */
+    /* a link to one post or comment (#post-12): drawn (reading.js), shown */
     if (window.location.hash) {
         const target = document.getElementById(
             window.location.hash.slice(1));

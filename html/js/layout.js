@@ -1,8 +1,9 @@
 /*
  * What is around the content of every page, written once: the header's
- * navigation (pages with a session) and the error summary at the top of
- * the page (GOV.UK pattern: a box listing the errors, each a link to its
- * field, focused when shown).
+ * navigation (pages with a session), CLO's phone and e-mail in the footer
+ * (GET site), and the error summary at the top of the page (GOV.UK
+ * pattern: a box listing the errors, each a link to its field, focused
+ * when shown).
  *
  * A page's HTML holds only what must be there before any script runs: the
  * header with the logo and the name of the area, and the place of the
@@ -10,7 +11,7 @@
  * area needs nothing more of CLO's nginx.
  */
 
-import {ApiError, goToLogin, logout, pageUrl} from './api.js';
+import {ApiError, logout, pageUrl, request} from './api.js';
 import {
     ERROR_PREFIX, el, errorMessage, isStaff, setFieldErrors,
 } from './ui.js';
@@ -76,6 +77,7 @@ export function showNav(user = null) {
         navItems = NAV.map((entry) => ({entry, node: navNode(entry)}));
         nav.append(...navItems.map((item) => item.node));
         document.querySelector('.site-header__inner').append(nav);
+        showContact();
     }
 
     for (const {entry, node} of navItems) {
@@ -88,7 +90,8 @@ export function showNav(user = null) {
 /*
  * "Se déconnecter".  When the server cannot be told, we stay: the session
  * cookie would still be valid and the login page would send the user
- * straight back here.
+ * straight back here.  The login page it goes to comes back to nothing
+ * (no ?next=): whoever logs in next starts from their home page.
  */
 async function signOut(button) {
     button.disabled = true;
@@ -105,7 +108,65 @@ async function signOut(button) {
         }
     }
 
-    goToLogin();
+    window.location.replace(pageUrl('index.html'));
+}
+
+
+/* ---- CLO's contact ---- */
+
+let contact = null;
+
+/* GET site (anonymous): {contact: {phone, email}}, asked once */
+export function siteContact() {
+    if (!contact) {
+        contact = request('GET', 'site').then(
+            (site) => (site && site.contact) || {},
+            () => ({}));
+    }
+    return contact;
+}
+
+/* "01 23 45 67 89 · contact@clo.fr" as links; nothing for a null */
+export function contactLinks(c) {
+    const parts = [];
+
+    if (typeof c.phone === 'string' && c.phone.trim()) {
+        const number = c.phone.replace(/[^+\d]/g, '');
+
+        parts.push(el('a', {href: `tel:${number}`}, c.phone.trim()));
+    }
+    if (typeof c.email === 'string' && c.email.includes('@')) {
+        parts.push(el('a', {href: `mailto:${c.email.trim()}`},
+                      c.email.trim()));
+    }
+
+    return parts.flatMap((node, i) => (i ? [' · ', node] : [node]));
+}
+
+/*
+ * The footer's [data-site-contact] (added if the page has none) gets
+ * "Contacter CLO : phone · e-mail"; hidden when CLO gave neither.
+ */
+export async function showContact() {
+    const footer = document.querySelector('.site-footer .container');
+
+    if (!footer) {
+        return;
+    }
+
+    let box = footer.querySelector('[data-site-contact]');
+
+    if (!box) {
+        box = el('p', {className: 'site-footer__contact', hidden: true});
+        box.setAttribute('data-site-contact', '');
+        footer.append(box);
+    }
+
+    const links = contactLinks(await siteContact());
+
+    box.replaceChildren(...(links.length
+        ? ['Contacter CLO : ', ...links] : []));
+    box.hidden = links.length === 0;
 }
 
 

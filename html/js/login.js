@@ -1,10 +1,72 @@
 /*
- * Login page: POST api/session, then the home page of the area.
+ * Login page: POST api/session, then the page asked for
+ * (index.html?next=fiche.html%3Fid%3D3, set by a page that found no
+ * session), or else the home page of the area.  next is followed only
+ * when it is a relative address on this site: a page name or a path
+ * starting with a single "/", no scheme, no "//", no backslash, no
+ * control character, and once resolved the same origin.  Anything else
+ * (https://evil.example/, //evil.example, /\evil.example, javascript:)
+ * goes to the home page: never an open redirect.
  */
 
 import {ApiError, goTo, login, request} from './api.js';
-import {showErrors} from './layout.js';
+import {
+    contactLinks, showContact, showErrors, siteContact,
+} from './layout.js';
 import {errorMessage, setFieldErrors} from './ui.js';
+
+/* the address to go to after the login, or null for the home page */
+export function safeNext(next, here = window.location.href) {
+    if (typeof next !== 'string' || next === '' || next.length > 2000) {
+        return null;
+    }
+    /* control characters (tabs and newlines are dropped by URL()), spaces */
+    if (/[\u0000-\u0020\u007f-\u009f\\]/.test(next)) {
+        return null;
+    }
+    if (next.startsWith('//')) {
+        return null;
+    }
+    /* a scheme: "javascript:", "https:", "data:"... */
+    if (/^[a-z][a-z0-9+.-]*:/i.test(next)) {
+        return null;
+    }
+
+    let url;
+
+    try {
+        url = new URL(next, here);
+    } catch {
+        return null;
+    }
+
+    const base = new URL(here);
+
+    if (url.origin !== base.origin
+        || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    {
+        return null;
+    }
+    /* back to the login page itself would loop */
+    if (/\/index\.html$|\/$/.test(url.pathname)
+        && url.pathname === base.pathname)
+    {
+        return null;
+    }
+
+    return url.href;
+}
+
+const nextPage = safeNext(new URLSearchParams(window.location.search)
+    .get('next'));
+
+function goOn() {
+    if (nextPage) {
+        window.location.assign(nextPage);
+    } else {
+        goTo('accueil.html');
+    }
+}
 
 const form = document.getElementById('login-form');
 const loginField = document.getElementById('login');
@@ -97,7 +159,7 @@ form.addEventListener('submit', async (event) => {
         return;
     }
 
-    goTo('accueil.html');
+    goOn();
 });
 
 /* show / hide the password, announced to screen readers */
@@ -122,8 +184,22 @@ toggle.addEventListener('click', () => {
     showPassword(passwordField.type === 'password');
 });
 
+/* "Mot de passe oublié ?" and the footer: CLO's phone and e-mail */
+showContact();
+siteContact().then((c) => {
+    const links = contactLinks(c);
+    const box = document.querySelector('[data-forgot-contact]');
+
+    if (box && links.length) {
+        box.replaceChildren(' Appelez-nous ou écrivez-nous : ', ...links,
+                            '.');
+        box.hidden = false;
+    }
+});
+
 /*
- * Already logged in (cookie still valid): go straight to the home page.
- * Any failure here just leaves the form in place.
+ * Already logged in (cookie still valid): go straight on, to the page
+ * asked for or the home page.  Any failure here just leaves the form in
+ * place.
  */
-request('GET', 'me').then(() => goTo('accueil.html'), () => {});
+request('GET', 'me').then(goOn, () => {});

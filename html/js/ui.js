@@ -118,6 +118,45 @@ export function formatDate(iso) {
     return m ? `${m[3]}/${m[2]}/${m[1]}` : '';
 }
 
+const LONG_DATE = new Intl.DateTimeFormat('fr-FR', {
+    timeZone: 'UTC', day: 'numeric', month: 'long', year: 'numeric',
+});
+const PARIS_DAY = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit',
+    day: '2-digit',
+});
+
+/* '2027-03-01' -> '1 mars 2027' */
+export function longDate(iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
+
+    return m ? LONG_DATE.format(new Date(Date.UTC(+m[1], m[2] - 1, +m[3])))
+        : '';
+}
+
+/* today in Paris, 'YYYY-MM-DD' */
+export function parisToday(now = new Date()) {
+    return PARIS_DAY.format(now);
+}
+
+/*
+ * The end a chantier aims at now: the revised one, or else the planned
+ * one (of a fiche's header or a fiche summary).
+ */
+export function currentEnd(header) {
+    return header.revised_end_date || header.planned_end_date || null;
+}
+
+/*
+ * "En retard": not finished, and today (in Paris) after its current end.
+ * fiche: a fiche (its dates in header) or a summary (its dates in it).
+ */
+export function isLate(fiche, today = parisToday()) {
+    const end = currentEnd(fiche.header || fiche);
+
+    return fiche.status !== 'finished' && !!end && today > end;
+}
+
 const PARIS = new Intl.DateTimeFormat('fr-FR', {
     timeZone: 'Europe/Paris',
     day: '2-digit',
@@ -157,9 +196,11 @@ export function fullName(user) {
     return [user.first_name, user.last_name].filter(Boolean).join(' ');
 }
 
+/* one name per state, the same on every page */
 export const STATUS_LABELS = {
-    in_progress: 'En cours',
-    finished: 'Terminé',
+    in_progress: 'Chantier en cours',
+    finished: 'Chantier terminé',
+    late: 'En retard',
 };
 
 /* an employee or an admin: CLO's side */

@@ -24,9 +24,21 @@ const GREY = 'rgb(107, 114, 128)';
 const XSS = '<img src=x onerror="window.__xss = 1"> '
     + '<script>window.__xss = 2</script>';
 
-/* the first (oldest) post of a page */
+/* the first post of a page: the newest (the default order) */
 function firstPost(page) {
     return page.locator('.post').first();
+}
+
+/* opens the comment box of the first post (behind "Commenter") */
+async function openCommentBox(page) {
+    const post = firstPost(page);
+
+    if (!await post.locator('.comment-form:not(.comment-form--reply)')
+        .count())
+    {
+        await post.getByRole('button', {name: 'Commenter'}).click();
+    }
+    return post.getByLabel('Ajouter un commentaire');
 }
 
 async function typeInEditor(page, parts) {
@@ -44,10 +56,16 @@ async function typeInEditor(page, parts) {
     }
 }
 
-async function publish(page) {
+/* reopen: the chantier is finished, the page asks first (confirmed) */
+async function publish(page, {reopen = false} = {}) {
     const before = await page.locator('.post').count();
 
     await page.getByRole('button', {name: 'Publier'}).click();
+    if (reopen) {
+        await page.getByRole('dialog')
+            .getByRole('button', {name: 'Publier et rouvrir le chantier'})
+            .click();
+    }
     await page.waitForFunction(
         (n) => document.querySelectorAll('.post').length === n + 1, before);
 }
@@ -108,8 +126,8 @@ async function mainFlow(browser, mount, base) {
         const text = await header.innerText();
 
         for (const want of [setup.client.name, 'rue des Tests', '75011 Paris',
-                            '02/11/2026', '29/01/2027', 'Chantier en cours',
-                            fiche.code])
+                            '2 novembre 2026', '29 janvier 2036',
+                            'Chantier en cours', fiche.code])
         {
             assert(text.includes(want), `header lacks "${want}": ${text}`);
         }
@@ -139,7 +157,7 @@ async function mainFlow(browser, mount, base) {
     });
 
     await step('the post shows its date, time and author', async () => {
-        const when = (await firstPost(employee).locator('.post__date')
+        const when = (await firstPost(employee).locator('.post__date time')
                       .innerText()).trim();
         const author = await firstPost(employee).locator('.post__author')
             .innerText();
@@ -179,14 +197,15 @@ async function mainFlow(browser, mount, base) {
     });
 
     await step('the client comments', async () => {
-        await client.getByLabel('Ajouter un commentaire')
-            .fill('Merci !\nÀ demain.');
+        await (await openCommentBox(client)).fill('Merci !\nÀ demain.');
         await client.getByRole('button', {name: 'Envoyer', exact: true})
             .click();
         await client.locator('.comment__body', {hasText: 'Merci !'})
             .waitFor();
         assert(await client.getByLabel('Ajouter un commentaire')
-               .inputValue() === '', 'comment box emptied');
+               .count() === 0, 'comment box closed once sent');
+        assert(await (await openCommentBox(client)).inputValue() === '',
+               'comment box emptied');
     });
 
     await step('the employee replies to the comment', async () => {
@@ -229,7 +248,7 @@ async function mainFlow(browser, mount, base) {
     });
 
     await step('a comment with HTML in it is shown as text', async () => {
-        await client.getByLabel('Ajouter un commentaire').fill(XSS);
+        await (await openCommentBox(client)).fill(XSS);
         await client.getByRole('button', {name: 'Envoyer', exact: true})
             .click();
         const body = client.locator('.comment__body', {hasText: '<img src=x'});
@@ -250,12 +269,12 @@ async function mainFlow(browser, mount, base) {
     await step('cancelling greys the post and its comments', async () => {
         await employee.reload();
         await firstPost(employee)
-            .getByRole('button', {name: 'Annuler la publication'}).click();
+            .getByRole('button', {name: 'Retirer', exact: true}).click();
         await employee.locator('.post.post--cancelled').waitFor();
         const post = employee.locator('.post.post--cancelled');
 
-        assert(await post.locator('.tag', {hasText: 'Annulée'}).isVisible(),
-               '"Annulée" shown');
+        assert(await post.locator('.tag', {hasText: 'Retirée'}).isVisible(),
+               '"Retirée" shown');
         for (const part of ['.post__body', '.comment__body']) {
             const colour = await post.locator(part).first().evaluate(
                 (node) => getComputedStyle(node).color);
@@ -264,12 +283,12 @@ async function mainFlow(browser, mount, base) {
         }
         await client.reload();
         await client.locator('.post.post--cancelled .tag',
-                             {hasText: 'Annulée'}).waitFor();
+                             {hasText: 'Retirée'}).waitFor();
         await screenshot(client, `${mount}-client-cancelled`);
     });
 
     await step('and it can be restored', async () => {
-        await employee.getByRole('button', {name: 'Rétablir la publication'})
+        await employee.getByRole('button', {name: 'Remettre en ligne'})
             .click();
         await employee.waitForFunction(
             () => !document.querySelector('.post--cancelled'));
@@ -317,7 +336,7 @@ async function moreChecks(browser, {employee, client, fiche}) {
         const route = '**/api/posts/*/comments';
 
         await client.route(route, (r) => r.abort());
-        const box = client.getByLabel('Ajouter un commentaire').first();
+        const box = await openCommentBox(client);
 
         await box.fill('Texte à ne pas perdre');
         await client.getByRole('button', {name: 'Envoyer', exact: true})
@@ -358,7 +377,8 @@ async function moreChecks(browser, {employee, client, fiche}) {
                `scrollWidth ${size.scroll} > clientWidth ${size.client}`);
     });
 
-    await step('the employee page fits 360 px too', async () => {
+    await step('the employee page fits 360 px too, the link box too',
+               async () => {
         await employee.setViewportSize({width: 360, height: 740});
         await employee.reload();
         await employee.locator('[data-new-post-editor] .ql-editor').waitFor();
@@ -367,6 +387,25 @@ async function moreChecks(browser, {employee, client, fiche}) {
         await screenshot(employee, 'phone-360-employee');
         assert(size.scroll <= size.client,
                `scrollWidth ${size.scroll} > clientWidth ${size.client}`);
+
+        await typeInEditor(employee, ['Un lien vers le devis du mois.']);
+        await employee.keyboard.press('Shift+Home');
+        await employee.getByRole('button', {name: 'Lien'}).click();
+        await employee.getByLabel('Adresse du lien').waitFor();
+        const box = await employee.locator('.ql-tooltip').evaluate((n) => {
+            const r = n.getBoundingClientRect();
+
+            return {left: r.left, right: r.right,
+                    scroll: document.documentElement.scrollWidth};
+        });
+
+        await screenshot(employee, 'phone-360-link-box');
+        assert(box.left >= 0 && box.right <= 360 && box.scroll <= 360,
+               `link box ${JSON.stringify(box)}`);
+        await employee.keyboard.press('Escape');
+        await employee.locator('[data-new-post-editor] .ql-editor').click();
+        await employee.keyboard.press('Control+a');
+        await employee.keyboard.press('Delete');
         await employee.setViewportSize({width: 1280, height: 900});
     });
 
@@ -434,7 +473,7 @@ async function moreChecks(browser, {employee, client, fiche}) {
 
         await box.fill('www.exemple.fr/devis');
         await box.press('Enter');
-        await publish(employee);
+        await publish(employee, {reopen: true});
         const link = employee.locator('.post__body a', {hasText: 'devis'});
 
         await link.waitFor();
@@ -475,11 +514,11 @@ async function moreChecks(browser, {employee, client, fiche}) {
                 ]})),
             };
         });
-        const want = '<h5 class="delta-h2">a<a href="https://clo.fr/x" '
+        const want = '<h3 class="delta-h2">a<a href="https://clo.fr/x" '
             + 'rel="noopener noreferrer" target="_blank">b</a><strong>c'
             + '</strong><img src="' + ROOT + 'api/photos/42" '
             + 'alt="Photo du chantier" class="delta-photo" loading="lazy">'
-            + '&lt;img src=x onerror=alert(1)&gt;</h5><ul class="delta-list">'
+            + '&lt;img src=x onerror=alert(1)&gt;</h3><ul class="delta-list">'
             + '<li>l1</li></ul><p>l2</p>';
 
         assert(html.html === want, `rendered ${html.html}`);
@@ -489,11 +528,49 @@ async function moreChecks(browser, {employee, client, fiche}) {
                `cleaned ${html.clean}`);
     });
 
+    await step('links and underlined text do not look alike', async () => {
+        const looks = await client.evaluate(async () => {
+            const {renderDelta} = await import('./js/delta.js');
+            const box = document.createElement('div');
+
+            box.className = 'post__body delta';
+            box.append(renderDelta({ops: [
+                {insert: 'souligné', attributes: {underline: true}},
+                {insert: ' '},
+                {insert: 'lien', attributes: {link: 'https://clo.fr/'}},
+                {insert: '\n'},
+            ]}));
+            document.querySelector('main').append(box);
+            const look = (n) => {
+                const c = getComputedStyle(n);
+
+                return {color: c.color, style: c.textDecorationStyle,
+                        line: c.textDecorationLine};
+            };
+            const result = {u: look(box.querySelector('u')),
+                            a: look(box.querySelector('a')),
+                            text: look(box)};
+
+            box.remove();
+            return result;
+        });
+
+        assert(looks.a.color !== looks.u.color, `colours ${JSON.stringify(
+            looks)}`);
+        assert(looks.u.color === looks.text.color,
+               'underlined text keeps the text colour');
+        assert(looks.a.style !== looks.u.style, `lines ${JSON.stringify(
+            looks)}`);
+    });
+
     await step('deleting a post asks first, naming its comments',
                async () => {
         const count = await employee.locator('.post').count();
+        const commented = employee.locator('.post', {
+            has: employee.locator('.comment'),
+        }).first();
 
-        await firstPost(employee).getByRole('button', {name: 'Supprimer'})
+        await commented.getByRole('button', {name: 'Supprimer'})
             .first().click();
         const dialog = employee.getByRole('dialog');
         const text = await dialog.innerText();
@@ -503,7 +580,7 @@ async function moreChecks(browser, {employee, client, fiche}) {
         await dialog.getByRole('button', {name: 'Annuler'}).click();
         assert(await employee.locator('.post').count() === count,
                'nothing deleted on cancel');
-        await firstPost(employee).getByRole('button', {name: 'Supprimer'})
+        await commented.getByRole('button', {name: 'Supprimer'})
             .first().click();
         await employee.getByRole('dialog')
             .getByRole('button', {name: /^Supprimer la publication/}).click();

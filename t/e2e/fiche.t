@@ -31,7 +31,7 @@ for my $mount ('root', 'prefix') {
         title            => "Rénovation de la cuisine ($mount)",
         client_id        => $client->{id},
         start_date       => '2026-11-02',
-        planned_end_date => '2027-01-29',
+        planned_end_date => '2036-01-29',
     );
     $fiches{$mount} = { id => $fiche->{id}, code => $code };
 }

@@ -57,14 +57,18 @@ export function skip(name, why) {
  * A scenario: steps that depend on each other.  Each step is one test;
  * once one fails (throws), the rest are skipped rather than failing in
  * cascade.  step(name, async fn) -> whatever fn returned.
+ * E2E_KEEP_GOING=1 runs them all anyway: to see which steps fail against
+ * an older version of the pages, not only the first.
  */
+const KEEP_GOING = process.env.E2E_KEEP_GOING === '1';
+
 export function scenario(title, hooks = {}) {
     let broken = null;
 
     async function step(name, fn) {
         const full = `${title}: ${name}`;
 
-        if (broken) {
+        if (broken && !KEEP_GOING) {
             skip(full, `an earlier step failed (${broken})`);
             return undefined;
         }

@@ -57,6 +57,16 @@ function post(page, id) {
     return page.locator(`#post-${id}`);
 }
 
+/* the comment box of a post, opened ("Commenter") if it is closed */
+async function commentBox(page, id) {
+    const p = post(page, id);
+
+    if (!await p.locator('.comment-form:not(.comment-form--reply)').count()) {
+        await p.getByRole('button', {name: 'Commenter'}).click();
+    }
+    return p.getByLabel('Ajouter un commentaire');
+}
+
 async function postIds(page) {
     return page.locator('.post').evaluateAll(
         (nodes) => nodes.map((n) => n.dataset.postId));
@@ -187,7 +197,7 @@ async function rootFlow(browser) {
 
     await step('the client\'s half-typed comment survives the employee\'s '
                + 'comment arriving', async () => {
-        const box = post(client, first).getByLabel('Ajouter un commentaire');
+        const box = await commentBox(client, first);
 
         await client.setViewportSize({width: 1280, height: 600});
         await box.click();
@@ -195,7 +205,7 @@ async function rootFlow(browser) {
         await box.evaluate((node) => node.setSelectionRange(3, 10));
         const before = await topAnchor(client);
 
-        await post(employee, first).getByLabel('Ajouter un commentaire')
+        await (await commentBox(employee, first))
             .fill('Le béton doit sécher 28 jours.');
         await post(employee, first)
             .getByRole('button', {name: 'Envoyer', exact: true}).click();
@@ -272,7 +282,7 @@ async function rootFlow(browser) {
         await publish(employee);
         await client.locator('.post', {hasText: 'la charpente arrive'})
             .waitFor({timeout: LIVE_MS});
-        [, second] = await postIds(client);
+        second = (await postIds(client)).find((id) => id !== first);
 
         const now = await focused(client);
 
@@ -304,7 +314,7 @@ async function rootFlow(browser) {
     await step('a cancelled post turns grey on the client\'s page',
                async () => {
         await post(employee, second)
-            .getByRole('button', {name: 'Annuler la publication'}).click();
+            .getByRole('button', {name: 'Retirer', exact: true}).click();
         await client.locator(`#post-${second}.post--cancelled`)
             .waitFor({timeout: LIVE_MS});
     });
@@ -403,7 +413,7 @@ async function rootFlow(browser) {
                     && window.__liveStates.at(-1) === 'live',
                 null, {timeout: 15000});
         }
-        await post(employee, first).getByLabel('Ajouter un commentaire')
+        await (await commentBox(employee, first))
             .fill('Après le rechargement.');
         await post(employee, first)
             .getByRole('button', {name: 'Envoyer', exact: true}).click();
@@ -431,12 +441,23 @@ async function rootFlow(browser) {
         await page.context().close();
     });
 
-    await step('when the session ends, the page goes to the login page',
-               async () => {
+    await step('when the session ends, the page says so and offers to '
+               + 'log in again, back here', async () => {
         const r = await apiCall(client, 'DELETE', 'session', null);
 
         assert(r.status === 204, `DELETE session: ${r.status}`);
-        await client.waitForURL(/\/index\.html$/, {timeout: LIVE_MS * 2});
+        await client.locator('[data-signed-out]',
+                             {hasText: 'Vous avez été déconnecté'})
+            .waitFor({timeout: LIVE_MS * 2});
+        await client.locator('[data-live]', {hasText: 'Déconnecté'})
+            .waitFor();
+        const href = await client.getByRole('link', {name: 'Se reconnecter'})
+            .getAttribute('href');
+
+        assert(href === `${ROOT}index.html?next=`
+               + encodeURIComponent(`fiche.html?id=${fiche.id}`),
+               `link ${href}`);
+        assert(await sameDocument(client), 'the page stays');
     });
 
     await step('no CSP violation, no script error', async () => {
@@ -499,12 +520,11 @@ async function prefixFlow(browser) {
         assert(style === 'none rgb(255, 243, 191)',
                `reduced motion highlight: ${style}`);
         const [id] = await postIds(client);
-        const box = post(employee, id).getByLabel('Ajouter un commentaire');
+        const box = await commentBox(employee, id);
 
         await box.click();
         await employee.keyboard.type('Réponse en cours');
-        await post(client, id).getByLabel('Ajouter un commentaire')
-            .fill('Bien reçu.');
+        await (await commentBox(client, id)).fill('Bien reçu.');
         await post(client, id)
             .getByRole('button', {name: 'Envoyer', exact: true}).click();
         await employee.locator('.comment__body', {hasText: 'Bien reçu.'})

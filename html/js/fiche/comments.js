@@ -1,22 +1,92 @@
 /*
  * Comments, for anyone with access to the fiche: the comment box of a
- * post, reply boxes (opened and closed from a comment), deleting one's own
- * comment.  The text of a box is a draft kept across redraws and when
- * sending fails; the error is shown above the box.
+ * post (behind "Commenter"), reply boxes (behind "Répondre"), deleting
+ * one's own comment.  A box closes with "Fermer" or Escape, the focus
+ * back on its button.  The text of a box is a draft kept across redraws,
+ * when sending fails and in localStorage (session.js: it survives a
+ * reload and the end of the session); the error is shown above the box.
+ * After sending, the focus goes to the new comment; after deleting, to
+ * the comment that takes its place, or the post's "Commentaires".
  */
 
-import {ApiError, request, sessionEnded} from '../api.js';
+import {ApiError, request} from '../api.js';
+import {commentDrafts, sessionEnded} from './session.js';
 import {showErrors} from '../layout.js';
 import {
     announce, codePoints, confirmDialog, el, errorMessage, plural,
     setFieldError,
 } from '../ui.js';
 import {
-    boxErrors, countComments, drafts, openReplies, redraw, refreshQuietly,
-    state,
+    boxErrors, countComments, drafts, openComments, openReplies, redraw,
+    refreshQuietly, state,
 } from './state.js';
 
 const MAX_COMMENT = 5000;
+
+let store = null;
+
+/*
+ * The drafts of an earlier visit (or of before the session ended), put
+ * back in their boxes, opened.  Once state.user and state.id are known.
+ */
+export function loadCommentDrafts() {
+    store = commentDrafts(state.user.id, state.id);
+    for (const [key, text] of store.load()) {
+        drafts.set(key, text);
+        const m = /^(new-comment|reply)-(\d+)$/.exec(key);
+
+        (m[1] === 'reply' ? openReplies : openComments).add(Number(m[2]));
+    }
+}
+
+function keepDrafts() {
+    if (store) {
+        store.save(drafts);
+    }
+}
+
+/* "Commenter": opens the comment box of a post */
+export function commentOpener(post) {
+    const button = el('button', {type: 'button',
+                                 id: `post-${post.id}-comment`,
+                                 className: 'button button--secondary '
+                                     + 'button--small comment-opener',
+                                 'aria-expanded': 'false'},
+                      'Commenter');
+
+    button.addEventListener('click', () => {
+        openComments.add(post.id);
+        redraw();
+        const box = document.getElementById(`new-comment-${post.id}`);
+
+        if (box) {
+            box.focus();
+        }
+    });
+
+    return button;
+}
+
+/* the button that opens a box, given the focus back when it closes */
+function openerOf(post, parent) {
+    return document.getElementById(parent ? `comment-${parent.id}-reply`
+                                   : `post-${post.id}-comment`);
+}
+
+function closeBox(post, parent, key) {
+    if (parent) {
+        openReplies.delete(parent.id);
+    } else {
+        openComments.delete(post.id);
+    }
+    boxErrors.delete(key);
+    redraw();
+    const opener = openerOf(post, parent);
+
+    if (opener) {
+        opener.focus();
+    }
+}
 
 /*
  * The buttons under a comment: "Répondre" (opens or closes its reply
@@ -86,26 +156,15 @@ export function commentForm(post, parent) {
         } else {
             drafts.set(key, field.value);
         }
+        keepDrafts();
     });
 
-    if (parent) {
-        const close = el('button', {type: 'button',
-                                    className: 'button button--secondary '
-                                        + 'button--small'}, 'Fermer');
+    const close = el('button', {type: 'button',
+                                className: 'button button--secondary '
+                                    + 'button--small'}, 'Fermer');
 
-        close.addEventListener('click', () => {
-            openReplies.delete(parent.id);
-            boxErrors.delete(key);
-            redraw();
-            const opener = document.querySelector(
-                `#comment-${parent.id} > .comment__box .button-link`);
-
-            if (opener) {
-                opener.focus();
-            }
-        });
-        buttons.append(close);
-    }
+    close.addEventListener('click', () => closeBox(post, parent, key));
+    buttons.append(close);
 
     const form = el('form', {
         className: 'comment-form' + (parent ? ' comment-form--reply' : ''),
@@ -130,6 +189,14 @@ export function commentForm(post, parent) {
     form.addEventListener('submit', (event) => {
         event.preventDefault();
         sendComment(post, parent, key, field, send);
+    });
+
+    /* Escape closes the box (its text is kept for the next time) */
+    form.addEventListener('keydown', (event) => {
+        if (event.key === 'Escape' && !event.defaultPrevented) {
+            event.preventDefault();
+            closeBox(post, parent, key);
+        }
     });
 
     return form;
@@ -164,6 +231,8 @@ async function sendComment(post, parent, key, field, button) {
 
     button.disabled = true;
 
+    let created;
+
     try {
         const body = {body: text};
 
@@ -171,7 +240,7 @@ async function sendComment(post, parent, key, field, button) {
             body.parent_id = parent.id;
         }
 
-        await request('POST', `posts/${post.id}/comments`, {body});
+        created = await request('POST', `posts/${post.id}/comments`, {body});
     } catch (e) {
         button.disabled = false;
         if (sessionEnded(e)) {
@@ -188,14 +257,30 @@ async function sendComment(post, parent, key, field, button) {
     /* the form stays on the page (render() keeps it): ready again */
     button.disabled = false;
     drafts.delete(key);
+    keepDrafts();
     boxErrors.delete(key);
     if (parent) {
         openReplies.delete(parent.id);
+    } else {
+        openComments.delete(post.id);
     }
     field.value = '';
     setFieldError(field, null);
     announce(parent ? 'Réponse envoyée.' : 'Commentaire envoyé.');
     await refreshQuietly();
+    focusComment(created && created.id, [`post-${post.id}-comments`]);
+}
+
+/* the focus on a comment (its box), or else on the first of fallbacks */
+function focusComment(id, fallbacks) {
+    const box = id ? document.querySelector(`#comment-${id} > .comment__box`)
+        : null;
+    const node = box || fallbacks.map((f) => document.getElementById(f))
+        .find((n) => n);
+
+    if (node) {
+        node.focus();
+    }
 }
 
 function commentError(e) {
@@ -230,6 +315,12 @@ async function deleteComment(comment, button) {
 
     button.disabled = true;
 
+    /* its place: the next comment, the one it answered, or the post's */
+    const li = document.getElementById(`comment-${comment.id}`);
+    const next = li && li.nextElementSibling;
+    const above = li && li.parentElement.closest('.comment');
+    const postNode = li && li.closest('.post');
+
     try {
         await request('DELETE', `comments/${comment.id}`);
     } catch (e) {
@@ -250,4 +341,8 @@ async function deleteComment(comment, button) {
     openReplies.delete(comment.id);
     announce('Commentaire supprimé.');
     await refreshQuietly();
+    focusComment(next ? Number(next.dataset.commentId)
+                 : above ? Number(above.dataset.commentId) : null,
+                 [postNode ? `${postNode.id}-comments` : null,
+                  'posts-title'].filter(Boolean));
 }

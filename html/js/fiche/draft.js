@@ -43,6 +43,8 @@ export function createDraft(userId, ficheId) {
 
     /* the page may go at any time on a phone: what is pending is written */
     window.addEventListener('pagehide', flush);
+    /* the session has ended (session.js): written at once */
+    window.addEventListener('clo:flush-drafts', flush);
     document.addEventListener('visibilitychange', () => {
         if (document.visibilityState === 'hidden') {
             flush();

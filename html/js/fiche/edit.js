@@ -12,12 +12,14 @@
  * and puts them back after the text.
  */
 
-import {ApiError, request, sessionEnded} from '../api.js';
+import {ApiError, request} from '../api.js';
+import {sessionEnded} from './session.js';
 import {renderDelta, splitPhotos, withPhotos} from '../delta.js';
 import {TOO_LONG, createEditor} from '../editor.js';
 import {announce, el, errorMessage, setErrorText} from '../ui.js';
 import {postPhotos} from './gallery.js';
 import {createPhotoTray} from './photo-tray.js';
+import {focusAfterDraw, focusPost} from './reading.js';
 import {
     editing, postErrors, redraw, refreshQuietly, state,
 } from './state.js';
@@ -44,6 +46,11 @@ export async function editPost(post) {
     const finishing = el('input', {type: 'checkbox',
                                    className: 'checkbox__input',
                                    id: `${key}-finishing`});
+    /* an edit is quiet unless the employee asks to tell the client */
+    const notify = el('input', {type: 'checkbox',
+                                className: 'checkbox__input',
+                                id: `${key}-notify`,
+                                'aria-describedby': `${key}-notify-hint`});
     const error = el('p', {className: 'field-error', id: `${key}-error`,
                            role: 'alert', hidden: true});
     const conflict = el('div', {className: 'conflict', hidden: true});
@@ -64,11 +71,20 @@ export async function editPost(post) {
         conflict,
         editorBox,
         tray.node,
-        el('div', {className: 'checkbox'},
-           finishing,
-           el('label', {className: 'checkbox__label',
-                        for: `${key}-finishing`},
-              'Ce message clôture le chantier')),
+        el('div', {className: 'checkboxes'},
+           el('div', {className: 'checkbox'},
+              notify,
+              el('label', {className: 'checkbox__label',
+                           for: `${key}-notify`},
+                 'Avertir le client'),
+              el('p', {className: 'hint checkbox__hint',
+                       id: `${key}-notify-hint`},
+                 'Le client recevra la publication modifiée.')),
+           el('div', {className: 'checkbox'},
+              finishing,
+              el('label', {className: 'checkbox__label',
+                           for: `${key}-finishing`},
+                 'Ce message clôture le chantier'))),
         el('div', {className: 'post-edit__buttons'}, save, abandon));
     const session = {
         form,
@@ -77,6 +93,7 @@ export async function editPost(post) {
         version: post.version,
         original: post,
         finishing,
+        notify,
         error,
         note,
         conflict,
@@ -215,8 +232,11 @@ async function saveEdit(postId, session) {
     if (Object.keys(patch).length === 0) {
         editing.delete(postId);
         redraw();
+        focusPost(postId);
         return;
     }
+
+    patch.notify_client = session.notify.checked;
 
     save.disabled = true;
 
@@ -254,6 +274,7 @@ async function saveEdit(postId, session) {
     editing.delete(postId);
     tray.clear();
     announce('Publication modifiée.');
+    focusAfterDraw(postId);
     await refreshQuietly();
 }
 

@@ -10,13 +10,15 @@
  * the fiche with If-None-Match and redraws what changed (refresh()).
  *
  * EventSource does not tell why a connection failed: on an error we ask
- * GET api/me, which says whether the session has ended (401: back to the
- * login page).  The browser reconnects by itself after a stream ended
- * (retry: 2000); after a refused connection (404, 429, 503) the source is
- * closed and we open a new one, a little later each time.
+ * GET api/me, which says whether the session has ended (401: the page
+ * says so and stops, session.js; the drafts are kept).  The browser
+ * reconnects by itself after a stream ended (retry: 2000); after a
+ * refused connection (404, 429, 503) the source is closed and we open a
+ * new one, a little later each time.
  */
 
-import {apiUrl, me, sessionEnded} from '../api.js';
+import {apiUrl, request} from '../api.js';
+import {isSessionEnded, sessionEnded, whenSessionEnds} from './session.js';
 import {refresh, state} from './state.js';
 
 const LIVE_TEXT = {
@@ -24,6 +26,7 @@ const LIVE_TEXT = {
     live: 'En direct',
     retrying: 'Reconnexion…',
     offline: 'Hors ligne',
+    ended: 'Déconnecté',
 };
 const LIVE_TITLE = {
     connecting: 'Connexion au serveur pour afficher les modifications des '
@@ -34,6 +37,8 @@ const LIVE_TITLE = {
         + 'reconnecte et se mettra à jour.',
     offline: 'La page ne reçoit plus les modifications des autres. Elle '
         + 'réessaie régulièrement ; vous pouvez aussi la recharger.',
+    ended: 'Votre session a pris fin : reconnectez-vous pour voir les '
+        + 'modifications des autres.',
 };
 const LIVE_OFFLINE_AFTER = 3;        /* failures in a row */
 const LIVE_DELAY_MAX = 30000;
@@ -63,7 +68,7 @@ function setLive(name) {
 }
 
 function startLive() {
-    if (typeof window.EventSource !== 'function') {
+    if (typeof window.EventSource !== 'function' || isSessionEnded()) {
         return;
     }
 
@@ -134,7 +139,7 @@ function liveFailed(source) {
     }
 }
 
-/* is the session still there?  401: me() goes to the login page */
+/* is the session still there?  401: the page says it has ended */
 async function checkSession() {
     const now = Date.now();
 
@@ -146,9 +151,10 @@ async function checkSession() {
     live.lastCheck = now;
 
     try {
-        await me();
-    } catch {
-        /* the server cannot be reached: the indicator says so already */
+        await request('GET', 'me');
+    } catch (e) {
+        /* else the server cannot be reached: the indicator says so */
+        sessionEnded(e);
     } finally {
         live.checking = false;
     }
@@ -169,7 +175,18 @@ async function liveRefresh() {
     }
 }
 
+function stopLive() {
+    if (live.source) {
+        live.source.close();
+        live.source = null;
+    }
+    window.clearTimeout(live.timer);
+    live.timer = null;
+    setLive('ended');
+}
+
 export function wireLive() {
+    whenSessionEnds(stopLive);
     startLive();
 
     /* the network is back: no need to wait for the next attempt */

@@ -22,11 +22,13 @@
  * goes only after that 201, or when the server has said no.
  */
 
-import {ApiError, request, sessionEnded} from '../api.js';
+import {ApiError, request} from '../api.js';
+import {sessionEnded} from './session.js';
 import {deltaText, renderDelta, withPhotos} from '../delta.js';
 import {announce, confirmDialog, el, errorMessage, plural} from '../ui.js';
 import {PhotoJob} from './photo-jobs.js';
 import {jobView} from './photo-tray.js';
+import {focusAfterDraw} from './reading.js';
 import {backoff, isTransient, offline, wait} from './retry.js';
 import {refreshQuietly, state} from './state.js';
 
@@ -475,9 +477,18 @@ async function pause(entry, failures, retryAfter) {
     entry.waiting = null;
 }
 
-async function published(entry) {
+async function published(entry, post) {
+    const active = document.activeElement;
+    /* the focus was on nothing, or on "Publier", or on this card */
+    const idle = !active || active === document.body
+        || active.closest('#post-form button[type="submit"]')
+        || entry.node && entry.node.contains(active);
+
     await store.remove(entry.record.key);
     announce('Publication publiée.');
+    if (post && post.id && idle) {
+        focusAfterDraw(post.id);
+    }
     await refreshQuietly();
     for (const job of entry.jobs.values()) {
         job.remove();
@@ -539,8 +550,10 @@ async function sendOne(entry) {
         await store.put(record);
         setPhase(entry, 'sending');
 
+        let post;
+
         try {
-            await request('POST', `fiches/${record.ficheId}/posts`, {
+            post = await request('POST', `fiches/${record.ficheId}/posts`, {
                 headers: {'Idempotency-Key': record.key},
                 body: {
                     body: bodyOf(record),
@@ -573,7 +586,7 @@ async function sendOne(entry) {
             return 'next';
         }
 
-        await published(entry);
+        await published(entry, post);
         return 'next';
     }
 }

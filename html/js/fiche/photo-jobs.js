@@ -16,7 +16,8 @@
  * when the photo was refused or removed.
  */
 
-import {ApiError, sessionEnded, uploadPhoto} from '../api.js';
+import {ApiError, uploadPhoto} from '../api.js';
+import {sessionEnded} from './session.js';
 import {prepareImage} from '../images.js';
 import {backoff, isTransient, offline, wait} from './retry.js';
 

@@ -1,12 +1,16 @@
 /*
  * Posts, for employees: the new post form, and the buttons of each post
- * (edit: edit.js; cancel / restore; delete, after a confirmation).  Every
- * change is followed by a refresh of the fiche; a failure is said under
- * the post's buttons.  A new post is published through the outbox
- * (outbox.js), which waits for its photos and for the network.
+ * (edit: edit.js; "Retirer" / "Remettre en ligne", the API's cancelled;
+ * delete, after a confirmation).  Every change is followed by a refresh
+ * of the fiche and the focus on the post changed (after a delete: the
+ * post that takes its place, or the list's heading); a failure is said
+ * under the post's buttons.  A new post is published through the outbox
+ * (outbox.js), which waits for its photos and for the network; on a
+ * finished chantier it asks first, as it reopens it.
  */
 
-import {ApiError, request, sessionEnded} from '../api.js';
+import {ApiError, request} from '../api.js';
+import {sessionEnded} from './session.js';
 import {TOO_LONG, createEditor} from '../editor.js';
 import {
     announce, confirmDialog, el, errorMessage, formatDateTime, plural,
@@ -16,6 +20,7 @@ import {createDraft} from './draft.js';
 import {editPost} from './edit.js';
 import {enqueue, setUpOutbox} from './outbox.js';
 import {createPhotoTray} from './photo-tray.js';
+import {focusAfterDraw, focusPost} from './reading.js';
 import {offline} from './retry.js';
 import {
     countComments, currentPost, editing, postErrors, redraw, refreshQuietly,
@@ -31,8 +36,7 @@ export function postActions(post) {
                                  id: `post-${post.id}-cancel`,
                                  className: 'button button--secondary '
                                      + 'button--small'},
-                      post.cancelled ? 'Rétablir la publication'
-                          : 'Annuler la publication');
+                      post.cancelled ? 'Remettre en ligne' : 'Retirer');
     const remove = el('button', {type: 'button',
                                  id: `post-${post.id}-delete`,
                                  className: 'button button--warning '
@@ -82,12 +86,14 @@ async function toggleCancelled(post, button) {
     } catch (e) {
         button.disabled = false;
         postFailed(post, e, cancelled
-            ? 'La publication n’a pas été annulée.'
-            : 'La publication n’a pas été rétablie.');
+            ? 'La publication n’a pas été retirée.'
+            : 'La publication n’a pas été remise en ligne.');
         return;
     }
 
-    announce(cancelled ? 'Publication annulée.' : 'Publication rétablie.');
+    announce(cancelled ? 'Publication retirée.'
+             : 'Publication remise en ligne.');
+    focusAfterDraw(post.id);
     await refreshQuietly();
 }
 
@@ -116,6 +122,10 @@ async function deletePost(post, button) {
     button.disabled = true;
     postErrors.delete(post.id);
 
+    /* its place: the post after it, or before it, or the list */
+    const li = document.getElementById(`post-${post.id}`);
+    const place = li && (li.nextElementSibling || li.previousElementSibling);
+
     try {
         await request('DELETE', `posts/${post.id}`);
     } catch (e) {
@@ -129,6 +139,9 @@ async function deletePost(post, button) {
     editing.delete(post.id);
     announce('Publication supprimée.');
     await refreshQuietly();
+    if (!(place && focusPost(Number(place.dataset.postId)))) {
+        document.getElementById('posts-title').focus();
+    }
 }
 
 /*
@@ -274,6 +287,20 @@ export async function setUpNewPost() {
             ready();
             tray.setError(problems[0].message);
             problems[0].focus();
+            return;
+        }
+
+        /* a post on a finished chantier reopens it: asked first */
+        if (state.fiche && state.fiche.status === 'finished'
+            && !finishing.checked && !await confirmDialog({
+                title: 'Rouvrir le chantier ?',
+                text: 'Ce chantier est terminé : cette publication le '
+                    + 'rouvrira. Continuer ?',
+                confirm: 'Publier et rouvrir le chantier',
+            }))
+        {
+            ready();
+            submit.focus();
             return;
         }
 

@@ -1,24 +1,27 @@
 /*
- * The page drawn from the fiche JSON (state.fiche): the header, then the
- * posts oldest first, each with its comments (thread.js).  render() is
- * called after every fetch and every local change; it changes only what
- * differs (reconcile.js) and puts the focus and the scroll position back
+ * The page drawn from the fiche JSON (state.fiche): the header
+ * (header.js), then the posts, newest first unless the reader chose
+ * otherwise, a screenful at a time (reading.js), each with its comments
+ * (thread.js) behind a "Commenter" button.  render() is called after
+ * every fetch and every local change; it changes only what differs
+ * (reconcile.js) and puts the focus and the scroll position back
  * (keep.js).  User data goes in only through textContent and DOM calls
  * (el(), renderDelta()).
  */
 
-import {apiUrl} from '../api.js';
 import {renderDelta} from '../delta.js';
-import {
-    addressLines, el, formatDate, formatDateTime, formatDay,
-} from '../ui.js';
-import {commentForm} from './comments.js';
+import {el, formatDateTime} from '../ui.js';
+import {commentForm, commentOpener} from './comments.js';
 import {postChangedWhileEdited, postDeletedWhileEdited} from './edit.js';
 import {photoGrid} from './gallery.js';
 import {focusState, restoreFocus, restoreScroll, scrollAnchor} from './keep.js';
 import {postActions} from './posts.js';
+import {renderHeader} from './header.js';
+import {afterDraw, noticeChanges, visiblePosts} from './reading.js';
 import {drawingDone, highlight, placeChildren, swap} from './reconcile.js';
-import {countComments, editing, postErrors, state} from './state.js';
+import {
+    countComments, editing, openComments, postErrors, state,
+} from './state.js';
 import {forgetComments, syncComments} from './thread.js';
 
 const postNodes = new Map();     /* post id -> its elements, see createPost */
@@ -33,6 +36,7 @@ export function render() {
     const shown = new Set(posts.map((post) => post.id));
     const items = [...posts];
 
+    noticeChanges(fiche);
     renderHeader(fiche);
 
     /*
@@ -46,10 +50,7 @@ export function render() {
         }
     }
 
-    items.sort((a, b) => (a.created_at < b.created_at ? -1
-                          : a.created_at > b.created_at ? 1 : a.id - b.id));
-
-    const wanted = items.map((post) => {
+    const wanted = visiblePosts(items).map((post) => {
         let entry = postNodes.get(post.id);
 
         if (!entry) {
@@ -86,52 +87,8 @@ export function render() {
 
     restoreFocus(focus);
     restoreScroll(anchor);
-}
-
-function renderHeader(fiche) {
-    const header = fiche.header || {};
-    const client = header.client || {};
-    const section = document.querySelector('[data-fiche-header]');
-    const status = section.querySelector('[data-status]');
-    const address = section.querySelector('[data-address]');
-
-    section.querySelector('[data-code]').textContent = header.chantier_id
-        || '';
-    section.querySelector('[data-title]').textContent = header.title || '';
-    section.querySelector('[data-client]').textContent = client.name || '';
-
-    address.replaceChildren();
-    addressLines(client.address).forEach((line, i) => {
-        if (i > 0) {
-            address.append(el('br'));
-        }
-        address.append(line);
-    });
-    address.closest('.fiche-header__item').hidden =
-        address.childNodes.length === 0;
-
-    section.querySelector('[data-start]').textContent =
-        formatDate(header.start_date) || '–';
-    section.querySelector('[data-end]').textContent =
-        formatDate(header.planned_end_date) || '–';
-
-    if (fiche.status === 'finished') {
-        status.className = 'status-banner status-banner--done';
-        status.replaceChildren(el('p', null,
-            fiche.finished_at
-                ? `Chantier terminé le ${formatDay(fiche.finished_at)}`
-                : 'Chantier terminé'));
-    } else {
-        status.className = 'status-banner';
-        status.replaceChildren(el('p', null, 'Chantier en cours'));
-    }
-
-    /* the PDF of the version shown, rendered by the server (libharu) */
-    section.querySelector('[data-pdf]').href = apiUrl(`fiches/${fiche.id}/pdf`);
-
-    document.title = `${header.title || 'Fiche d’avancement'} – `
-        + 'Espace client CLO';
-    section.hidden = false;
+    afterDraw(wanted.filter((li) => shown.has(Number(li.dataset.postId)))
+        .length);
 }
 
 /* the elements of a post that live as long as it does */
@@ -139,17 +96,20 @@ function createPost(post) {
     const id = `post-${post.id}`;
     const label = el('span', {className: 'visually-hidden',
                               id: `${id}-label`});
-    const title = el('h4', {className: 'comments-block__title'});
+    const title = el('h3', {className: 'comments-block__title',
+                            id: `${id}-comments`, tabindex: '-1'});
     const list = el('ol', {className: 'comments'});
+    const opener = commentOpener(post);
     const block = el('section', {className: 'comments-block'},
-                     title, list, commentForm(post, null));
+                     title, list, opener);
     const article = el('article', {className: 'post__article',
                                    'aria-labelledby': `${id}-label`},
                        label, block);
     const li = el('li', {id, 'data-post-id': post.id}, article);
 
     return {
-        li, article, label, block, title, list,
+        li, article, label, block, title, list, opener,
+        form: null,
         head: null, headSig: null,
         body: null, bodySig: null,
         actions: null, actionsSig: null,
@@ -170,7 +130,7 @@ function updatePost(entry, post, deleted) {
         + (deleted ? ' post--deleted' : '')
         + (entry.li.classList.contains('is-new') ? ' is-new' : '');
     entry.label.textContent = `Publication du ${when}`
-        + (post.cancelled ? ' (annulée)' : '')
+        + (post.cancelled ? ' (retirée)' : '')
         + (deleted ? ' (supprimée)' : '');
 
     /* its head: date, tags, author, "modifiée le" */
@@ -243,6 +203,19 @@ function updatePost(entry, post, deleted) {
         : 'Commentaires';
     syncComments(entry, entry.list, post, comments, 0, null);
     entry.list.hidden = comments.length === 0;
+
+    /* its comment box, behind "Commenter" */
+    const open = openComments.has(post.id) && !deleted;
+
+    entry.opener.setAttribute('aria-expanded', String(open));
+    entry.opener.hidden = open;
+    if (open && !entry.form) {
+        entry.form = commentForm(post, null);
+        entry.block.append(entry.form);
+    } else if (!open && entry.form) {
+        entry.form.remove();
+        entry.form = null;
+    }
 }
 
 function postHead(post, deleted) {
@@ -252,7 +225,7 @@ function postHead(post, deleted) {
         tags.push(el('span', {className: 'tag tag--deleted'}, 'Supprimée'));
     }
     if (post.cancelled) {
-        tags.push(el('span', {className: 'tag tag--cancelled'}, 'Annulée'));
+        tags.push(el('span', {className: 'tag tag--cancelled'}, 'Retirée'));
     }
     if (post.finishing) {
         tags.push(el('span', {className: 'tag tag--done'},
@@ -261,9 +234,14 @@ function postHead(post, deleted) {
 
     return el('div', {className: 'post__head',
                       'data-anchor': `post-${post.id}`},
-        el('h3', {className: 'post__date'},
+        el('h2', {className: 'post__date', id: `post-${post.id}-title`,
+                  tabindex: '-1'},
            el('time', {datetime: post.created_at},
-              formatDateTime(post.created_at))),
+              formatDateTime(post.created_at)),
+           el('span', {className: 'visually-hidden'},
+              `, par ${post.author ? post.author.name : 'CLO'}`
+              + (post.cancelled ? ' (retirée)' : '')
+              + (deleted ? ' (supprimée)' : ''))),
         tags.length ? el('p', {className: 'post__tags'}, ...tags) : null,
         el('p', {className: 'post__author'},
            `Par ${post.author ? post.author.name : 'CLO'}`,

@@ -6,7 +6,8 @@
  * then ask for a redraw.
  */
 
-import {getFresh, sessionEnded} from '../api.js';
+import {getFresh} from '../api.js';
+import {sessionEnded} from './session.js';
 import {showErrors} from '../layout.js';
 import {errorMessage} from '../ui.js';
 
@@ -20,6 +21,7 @@ export const state = {
 
 /* what survives a redraw */
 export const drafts = new Map();        /* box id -> text typed */
+export const openComments = new Set();  /* post ids with an open comment box */
 export const openReplies = new Set();   /* comment ids with an open reply box */
 export const boxErrors = new Map();     /* box id -> message shown next to it */
 export const postErrors = new Map();    /* post id -> message under its actions */

@@ -1,8 +1,8 @@
 /*
  * The comments of a post as a tree of nodes, reconciled by id
- * (reconcile.js).  Replies are indented up to a few levels (3 on a phone,
- * 5 on a wider screen, in CSS); deeper ones stay at that indentation and
- * say whom they answer.  Comments never change once written: a node that
+ * (reconcile.js).  Replies are indented up to 3 levels, on a phone as on
+ * a wide screen; deeper ones stay at that indentation and say whom they
+ * answer.  Comments never change once written: a node that
  * stays only has its reply box opened or closed.
  */
 
@@ -65,7 +65,8 @@ function createComment(post, comment, depth, parent) {
     const id = `comment-${comment.id}`;
     const author = comment.author || {};
     const {actions, reply} = commentActions(comment);
-    const box = el('div', {className: 'comment__box', 'data-anchor': id},
+    const box = el('div', {className: 'comment__box', 'data-anchor': id,
+                           tabindex: '-1'},
         el('p', {className: 'comment__meta'},
            el('span', {className: 'comment__author'}, author.name || ''),
            isStaff(author.role)
@@ -83,9 +84,6 @@ function createComment(post, comment, depth, parent) {
     const classes = ['comments', 'comments--replies'];
 
     if (depth + 1 > 3) {
-        classes.push('comments--flat-narrow');
-    }
-    if (depth + 1 > 5) {
         classes.push('comments--flat');
     }
 
