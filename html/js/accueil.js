@@ -10,8 +10,8 @@ import {ApiError, me, pageUrl, request, sessionEnded} from './api.js';
 import {recentFiches} from './recent.js';
 import {showErrors, showNav} from './layout.js';
 import {
-    STATUS_LABELS, el, errorMessage, formatDate, formatDateTime, fullName,
-    plural,
+    STATUS_LABELS, currentEnd, el, errorMessage, formatDate, formatDateTime,
+    fullName, isLate, plural,
 } from './ui.js';
 
 const greeting = document.querySelector('[data-greeting]');
@@ -55,8 +55,11 @@ function news(fiche) {
 /* one fiche summary as a card; the client's name for employees */
 function ficheCard(fiche, withClient) {
     const finished = fiche.status === 'finished';
-    const status = el('span', {className: finished ? 'tag tag--done' : 'tag'},
-                      STATUS_LABELS[fiche.status] || STATUS_LABELS.in_progress);
+    const late = isLate(fiche);
+    const status = el('span', {className: finished ? 'tag tag--done'
+                                          : late ? 'tag tag--late' : 'tag'},
+                      late ? STATUS_LABELS.late
+                      : STATUS_LABELS[fiche.status] || STATUS_LABELS.in_progress);
 
     return el('li', {className: 'card'},
         el('h3', {className: 'card__title'},
@@ -67,7 +70,7 @@ function ficheCard(fiche, withClient) {
             ['Référence', fiche.chantier_id],
             ['Client', withClient && fiche.client ? fiche.client.name : null],
             ['Début', formatDate(fiche.start_date)],
-            ['Fin prévue', formatDate(fiche.planned_end_date)],
+            ['Fin prévue', formatDate(currentEnd(fiche))],
             ['État', status],
             ['Dernière publication', fiche.last_post_at
                 ? formatDateTime(fiche.last_post_at) : null],

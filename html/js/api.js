@@ -69,9 +69,25 @@ export function goTo(page, params) {
     window.location.assign(pageUrl(page, params));
 }
 
+/*
+ * The login page, coming back to this page after the login
+ * (index.html?next=fiche.html%3Fid%3D3; login.js follows only a relative
+ * address of this site).
+ */
+export function loginUrl() {
+    const here = window.location.pathname.split('/').pop() || 'index.html';
+
+    if (here === 'index.html') {
+        return pageUrl('index.html');
+    }
+
+    return pageUrl('index.html', {next: here + window.location.search
+                                      + window.location.hash});
+}
+
 /* leave for the login page without keeping this page in the history */
 export function goToLogin() {
-    window.location.replace(pageUrl('index.html'));
+    window.location.replace(loginUrl());
 }
 
 /*
@@ -171,6 +187,8 @@ async function send(method, path, options) {
         headers,
         credentials: 'same-origin',
         cache: 'no-store',
+        /* a request that must outlive the page (pagehide) */
+        keepalive: !!options.keepalive,
     };
 
     headers.set('Accept', 'application/json');

@@ -38,7 +38,8 @@ import {wireLive} from './fiche/live.js';
 import {setUpNewPost} from './fiche/posts.js';
 import {setUpReading} from './fiche/reading.js';
 import {render} from './fiche/render.js';
-import {goToLoginHere, sessionEnded} from './fiche/session.js';
+import {sessionEnded} from './fiche/session.js';
+import {rememberFiche} from './recent.js';
 import {refresh, setDraw, state} from './fiche/state.js';
 
 const loading = document.querySelector('[data-loading]');
@@ -63,22 +64,15 @@ async function main() {
     state.id = id;
 
     /*
-     * Who is there.  No session: the login page, back here afterwards
-     * (api.js's me() would go there without saying where to come back).
-     * me() then keeps the CSRF token, while the fiche is fetched.
+     * Who is there, with the CSRF token kept.  No session: me() goes to
+     * the login page, which comes back here afterwards.
      */
     try {
-        state.user = await request('GET', 'me');
+        state.user = await me();
     } catch (e) {
-        if (e instanceof ApiError && e.status === 401) {
-            goToLoginHere();
-            return;
-        }
         fatal(errorMessage(e));
         return;
     }
-
-    const token = me().catch(() => null);
 
     showNav(state.user);
     state.staff = isStaff(state.user.role);
@@ -101,9 +95,11 @@ async function main() {
     loading.hidden = true;
     wireLive();
     setUpEndEditor();
+    recordVisits(id);
 
-    await token;
     if (state.staff) {
+        rememberFiche({id: Number(id), ...state.fiche.header});
+
         await setUpNewPost();
     }
 
@@ -116,6 +112,24 @@ async function main() {
             target.scrollIntoView();
         }
     }
+}
+
+/*
+ * "What's new" counts from the last visit (PUT fiches/{id}/seen): now
+ * that the fiche is shown, and again when the page is hidden or left,
+ * so that what was read while it was open counts as seen.
+ */
+function recordVisits(id) {
+    const seen = () => request('PUT', `fiches/${id}/seen`, {keepalive: true})
+        .catch(() => null);
+
+    seen();
+    document.addEventListener('visibilitychange', () => {
+        if (document.visibilityState === 'hidden') {
+            seen();
+        }
+    });
+    window.addEventListener('pagehide', seen);
 }
 
 main();

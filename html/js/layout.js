@@ -32,6 +32,10 @@ const NAV = [
      label: (user) => (user && isStaff(user.role) ? 'Chantiers'
                        : 'Mes chantiers')},
     {page: 'compte.html', label: 'Mon compte'},
+    {page: 'contrats.html', label: 'Mes contrats',
+     show: (user) => !!user && user.role === 'client'},
+    {page: 'admin.html', label: 'Administration', section: 'admin',
+     show: (user) => !!user && user.role === 'admin'},
     {action: signOut, label: 'Se déconnecter'},
 ];
 
@@ -46,7 +50,10 @@ function navNode(entry) {
     if (entry.page) {
         return el('a', {
             href: pageUrl(entry.page),
-            'aria-current': entry.page === currentPage() ? 'page' : null,
+            'aria-current': entry.page === currentPage()
+                            || (entry.section
+                                && currentPage().startsWith(entry.section))
+                ? 'page' : null,
         });
     }
 

@@ -1109,7 +1109,7 @@ ngx_http_chantier_pdf_details(ngx_http_chantier_pdf_ctx_t *ctx,
                && strcmp(ctx->pdf->export_date, planned) > 0)
     {
         /* "YYYY-MM-DD" strings: their order is the dates' */
-        (void) snprintf(status, sizeof(status), "Chantier en retard");
+        (void) snprintf(status, sizeof(status), "En retard");
 
     } else {
         (void) snprintf(status, sizeof(status), "Chantier en cours");

@@ -57,7 +57,7 @@ try {
     await step('without a session the page sends to the login page',
                async () => {
         await page.goto(`${PREFIX}compte.html`);
-        await page.waitForURL(`${PREFIX}index.html`);
+        await page.waitForURL(`${PREFIX}index.html?next=compte.html`);
     });
 
     await step('the client logs in and follows "Mon compte"', async () => {

@@ -894,7 +894,7 @@ test_fiche(buf_t *photos_in)
         "Client", "M. Jean Dupont", "Adresse", "12 rue des Lilas",
         "Bâtiment B", "69003 Lyon", "Début", "1er mars 2026", "Fin prévue",
         "15 novembre 2026 (initialement 30 juin 2026)", "Statut",
-        "Chantier en retard",
+        "En retard",
         "Fiche en ligne : " PUBLIC_URL, "Publications (4)",
         "2 mars 2026 à 08:15", "Par Mme Marie Rousseau",
         "Démarrage du chantier",

@@ -12,23 +12,17 @@
  * is a 401 (the caller has nothing more to say), false otherwise.
  */
 
-import {ApiError, pageUrl} from '../api.js';
+import {ApiError, goToLogin, loginUrl} from '../api.js';
 import {el} from '../ui.js';
 
 let ended = false;
 const onEnd = [];
 
-/* the address of the login page that comes back to this page */
-export function loginUrl() {
-    const here = window.location.pathname.split('/').pop() || 'index.html';
-
-    return pageUrl('index.html', {next: here + window.location.search
-                                      + window.location.hash});
-}
+export {loginUrl};
 
 /* a page that finds no session: the login page, back here afterwards */
 export function goToLoginHere() {
-    window.location.replace(loginUrl());
+    goToLogin();
 }
 
 export function isSessionEnded() {
