@@ -568,7 +568,7 @@ notifier_jobs_sweep(notifier_jobs_t *jobs)
         goto done;
     }
 
-    argv = malloc((6 + rows) * sizeof(char *));
+    argv = malloc((7 + rows) * sizeof(char *));
     if (argv == NULL) {
         goto done;
     }
