@@ -52,6 +52,7 @@ void notifier_buf_printf(notifier_buf_t *b, const char *fmt, ...)
 size_t notifier_utf8_length(const char *s);
 size_t notifier_utf8_prefix(const char *s, size_t chars);
 int notifier_utf8_valid(const char *s);
+void notifier_utf8_clean(char *s);
 
 void notifier_json_escape(notifier_buf_t *b, const char *s);
 void notifier_html_escape(notifier_buf_t *b, const char *s);

@@ -835,6 +835,11 @@ notifier_jobs_send(notifier_jobs_t *jobs, const char *id, PGresult *row)
         outcome = notifier_jobs_deliver(jobs, &job);
     }
 
+    /* the error may quote a server's reply: PostgreSQL takes only UTF-8 */
+    if (jobs->error.data) {
+        notifier_utf8_clean(jobs->error.data);
+    }
+
     rc = notifier_jobs_record(jobs, &job, outcome, &due_in);
 
     free(item);

@@ -207,6 +207,25 @@ notifier_utf8_valid(const char *s)
 }
 
 
+/*
+ * Each byte that is no part of a UTF-8 character becomes "?", in place: a
+ * server's reply in another encoding can then go into a text column.
+ */
+void
+notifier_utf8_clean(char *s)
+{
+    size_t  n;
+
+    while (*s) {
+        n = notifier_utf8_char(s);
+        if (n == 1 && (unsigned char) *s >= 0x80) {
+            *s = '?';
+        }
+        s += n;
+    }
+}
+
+
 /* ---- escaping ---- */
 
 /* a JSON string's content: quotes, backslashes, control characters */

@@ -95,6 +95,14 @@ test_utf8(void)
     ok(notifier_utf8_prefix("ab", 5) == 2, "utf8: prefix past the end");
     ok(notifier_utf8_valid("é€") && !notifier_utf8_valid("\xe9t\xe9"),
        "utf8: valid, and Latin-1 bytes are not");
+
+    {
+        char  latin1[] = "r\xe9ponse 550 \xab non \xbb, é gardé";
+
+        notifier_utf8_clean(latin1);
+        ok(strcmp(latin1, "r?ponse 550 ? non ?, é gardé") == 0,
+           "utf8: clean: stray bytes made ?, UTF-8 kept");
+    }
 }
 
 
