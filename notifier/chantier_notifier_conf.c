@@ -89,6 +89,9 @@ notifier_conf_read(notifier_conf_t *conf, const char *path,
     int              rc;
     notifier_buf_t   text = { 0 };
 
+    /* conf is freed even when it could not be read */
+    memset(conf, 0, sizeof(notifier_conf_t));
+
     f = fopen(path, "r");
     if (f == NULL) {
         notifier_buf_printf(error, "%s: %s", path, strerror(errno));
