@@ -63,7 +63,7 @@ subtest 'an e-mail: delivered once, to the right person, saying it right'
         last_name => 'Dupré', email => $to);
     my $f = create_chantier(client_id => $client->{id},
         title => 'Rénovation cuisine');
-    my $post = publish($staff, $f->{id}, 'Les meubles sont posés.');
+    my $post = quiet_post($f, 'Les meubles sont posés.');
 
     my $id = insert_notification(
         recipient_id => $client->{id}, fiche_id => $f->{id},
@@ -128,7 +128,7 @@ subtest 'an SMS: a batch of comments, once, to the E.164 number' => sub {
         email => unique_address('sms'));
     my $f = create_chantier(client_id => $client->{id},
         title => 'Salle de bains');
-    my $post = publish($staff, $f->{id}, 'Carrelage');
+    my $post = quiet_post($f, 'Carrelage');
 
     my $long = 'Très bien, ' . ('les joints sont à refaire ' x 10);
     my $id = insert_notification(
@@ -344,7 +344,7 @@ subtest 'wrong SMTP password: clear log, dead after dead_after, then'
 subtest 'a post deleted before sending: dropped, nothing sent' => sub {
     my $to = unique_address('deleted');
     my ($client, $f) = client_and_fiche($to);
-    my $post = publish($staff, $f->{id}, 'Bientôt supprimée');
+    my $post = quiet_post($f, 'Bientôt supprimée');
 
     my $id = insert_notification(recipient_id => $client->{id},
         fiche_id => $f->{id}, event => 'post_created',
@@ -435,6 +435,28 @@ subtest 'the SMS gateway: 5xx retried, 4xx dead' => sub {
 };
 
 
+# Through the module, when it writes the outbox (issue 12's module side): a
+# post published with "Avertir le client" reaches the client once.
+subtest 'a post published through the API: one e-mail to its client' => sub {
+    my $to = unique_address('api');
+    my ($client, $f) = client_and_fiche($to);
+    my $post = publish($staff, $f->{id}, 'Publiée par l\'API',
+        notify_client => JSON::PP::true());
+
+    my $rows = psql("select count(*) from chantier.notifications"
+        . " where recipient_id = $client->{id}");
+    plan skip_all => 'the module writes no outbox row yet' unless $rows;
+
+    my @mail = wait_for_mail($to, 1, 6);
+    is scalar(@mail), 1, 'one message';
+    is $mail[0]{subject} // '', "[$f->{chantier_id}] Nouvelle publication"
+        . " — $f->{title}", 'a new post';
+    like $mail[0]{text} // '', qr/Publiée par l'API/, 'its text';
+    sleep 2.5;
+    is scalar(mail_to($to)), 1, 'once, a sweep later too';
+};
+
+
 subtest 'nginx never affected' => sub {
     my @bad = health_watch_stop();
     ok -s $watch_file, 'GET /api/health was polled all along';
@@ -459,6 +481,12 @@ sub unique_phone {
     my $digits = sprintf '%08d', ($$ * 100 + $n) % 100_000_000;
     my $phone = '06 ' . join ' ', $digits =~ /(\d\d)/g;
     return ($phone, "+336$digits");
+}
+
+# a post that tells nobody (the rows of these tests are written by hand)
+sub quiet_post {
+    my ($f, $text) = @_;
+    return publish($staff, $f->{id}, $text, notify_client => JSON::PP::false());
 }
 
 sub client_and_fiche {
