@@ -1,7 +1,8 @@
 # Developer interface of the CLO customer area.
 #
 #   make            build build/ngx_http_chantier_module.so, build/chantierctl,
-#                   build/chantier-test-image and build/chantier-pdf-preview
+#                   build/chantier-test-image, build/chantier-pdf-preview and
+#                   build/chantier-notifier
 #   make run        install what is missing, build, run the whole stack on :8080
 #   make test       build, run the test suite against a private stack
 #   make test SANITIZE=1
@@ -48,6 +49,16 @@ CTL_SRCS    := tools/chantierctl/chantierctl.c \
 CTL_DEPS    := $(CTL_SRCS) $(wildcard tools/chantierctl/*.h) \
                $(MODULE)/crypto/chantier_password.h
 
+# the notifier daemon (notifier/): its own small program, libcurl, libpq
+# and hiredis; its unit tests (t/unit/notifier_*_test.c) link the files that
+# need libc only
+NOTIFIER      := $(BUILD)/chantier-notifier
+NOTIFIER_SRCS := $(wildcard notifier/*.c)
+NOTIFIER_DEPS := $(NOTIFIER_SRCS) $(wildcard notifier/*.h)
+NOTIFIER_PURE := notifier/chantier_notifier_text.c \
+                 notifier/chantier_notifier_message.c \
+                 notifier/chantier_notifier_conf.c
+
 # libvips, for image/ (the module has it from config), its unit test and
 # the test images (tools/test-image: the photo tests and the demo data)
 VIPS_CFLAGS := $(shell pkg-config --cflags vips 2>/dev/null)
@@ -82,11 +93,11 @@ NGX_INCS    := $(addprefix -I$(NGX_BUILD)/,src/core src/event \
                src/http/v2)
 LIBS        := -lpq -lhiredis -lyajl -lssl -lcrypto
 
-.PHONY: all module chantierctl test-image pdf-preview unit assets run test \
-        bench clean distclean FORCE
+.PHONY: all module chantierctl test-image pdf-preview notifier unit assets \
+        run test bench clean distclean FORCE
 .PHONY: asan
 
-all: $(MODULE_SO) $(CTL) $(TEST_IMAGE) $(PDF_PREVIEW) assets
+all: $(MODULE_SO) $(CTL) $(TEST_IMAGE) $(PDF_PREVIEW) $(NOTIFIER) assets
 
 module: $(MODULE_SO)
 
@@ -95,6 +106,8 @@ chantierctl: $(CTL)
 test-image: $(TEST_IMAGE)
 
 pdf-preview: $(PDF_PREVIEW)
+
+notifier: $(NOTIFIER)
 
 unit: $(UNIT_BINS)
 
@@ -246,6 +259,17 @@ $(PDF_PREVIEW): tools/pdf-preview/chantier-pdf-preview.c $(PDF_SRCS) \
 	@mkdir -p $(BUILD)
 	$(CC) $(STRICT) -O2 -g $(NGX_INCS) -I$(MODULE) -o $@ $< $(PDF_SRCS) \
 	    $(PDF_LIBS)
+
+$(NOTIFIER): $(NOTIFIER_DEPS)
+	@mkdir -p $(BUILD)
+	$(CC) $(STRICT) -O2 -g $(PG_INC) -Inotifier -o $@ $(NOTIFIER_SRCS) \
+	    -lcurl -lpq -lhiredis
+
+# The notifier's unit tests (the shorter stem wins over the rule below)
+$(UNIT_DIR)/notifier%_test: t/unit/notifier%_test.c $(wildcard t/unit/*.h) \
+                            $(NOTIFIER_DEPS)
+	@mkdir -p $(UNIT_DIR)
+	$(CC) $(STRICT) $(UNIT_CFLAGS) -Inotifier -o $@ $< $(NOTIFIER_PURE)
 
 # image_test.c makes its images with libvips, as its module file does
 $(UNIT_DIR)/image_test: UNIT_CFLAGS += $(VIPS_CFLAGS)

@@ -61,6 +61,10 @@ our @EXPORT = qw(
     no_change user_name twin parallel
     error_log_size error_log_since no_error_logged
     worker_pids worker_fds
+    stop_mail start_mail stop_sms start_sms stop_notifier start_notifier
+    kill_notifier notifier_log_size notifier_log_since insert_notification
+    push_notifications notification_row maildir_messages mail_to
+    sms_messages sms_to
 );
 
 our $URL = $ENV{CHANTIER_URL}
@@ -609,6 +613,182 @@ sub is_error {
     });
 
     return $e;
+}
+
+
+# ---- mail, SMS and the notifier (t/85-notifier.t) ----
+#
+#   my @mail = mail_to('x@example.test');   # messages of the Maildir to x
+#   $mail[0]{subject}, {to}, {from}, {message_id}, {text}, {html}, {headers}
+#   my @sms = sms_to('+33612345678');        # {to, text, received_at}
+#   my $id = insert_notification(recipient_id => ..., fiche_id => ...,
+#       event => 'post_created', channel => 'email', content => {...},
+#       due_in => 0);                         # the row, as the module writes
+#   push_notifications($id, ...);             # RPUSH chantier:notify:queue
+#   my $row = notification_row($id);          # {state, attempts, ...}
+#   stop_mail(); start_mail(); stop_notifier(); start_notifier();
+#   kill_notifier();                          # kill -9
+#   my $at = notifier_log_size(); notifier_log_since($at)  # its lines
+
+sub stop_mail      { stack('stop-mail') }
+sub start_mail     { stack('start-mail') }
+sub stop_sms       { stack('stop-sms') }
+sub start_sms      { stack('start-sms') }
+sub stop_notifier  { stack('stop-notifier') }
+sub start_notifier { stack('start-notifier') }
+sub kill_notifier  { stack('kill-notifier') }
+
+sub notifier_log_file { return var_dir() . '/log/notifier.log' }
+
+sub notifier_log_size { return -s notifier_log_file() // 0 }
+
+sub notifier_log_since {
+    my ($offset) = @_;
+
+    open my $fh, '<:encoding(UTF-8)', notifier_log_file() or return ();
+    seek $fh, $offset // 0, 0;
+    return <$fh>;
+}
+
+# insert_notification(recipient_id, fiche_id, event, channel, content,
+# due_in (seconds from now, default 0), key): the id of the new row
+sub insert_notification {
+    my (%a) = @_;
+
+    $seq++;
+    my $key = $a{key} // "test:$$:$seq:" . int(rand(1e9));
+
+    return psql(sprintf q{insert into chantier.notifications
+            (recipient_id, fiche_id, event, channel, idempotency_key,
+             content, due_at)
+        values (%d, %d, %s, %s, %s, %s::jsonb,
+                now() + make_interval(secs => %s))
+        returning id},
+        $a{recipient_id}, $a{fiche_id}, sql_quote($a{event} // 'post_created'),
+        sql_quote($a{channel} // 'email'), sql_quote($key),
+        sql_quote(json_encode($a{content})), $a{due_in} // 0);
+}
+
+sub push_notifications {
+    my (@ids) = @_;
+    return redis_cli('rpush', 'chantier:notify:queue', @ids);
+}
+
+# the row as a hash: state, attempts, last_error, sent (1 when sent_at is
+# set), failing (seconds from first_failed_at to updated_at), due_in
+sub notification_row {
+    my ($id) = @_;
+
+    my $json = psql(sprintf q{select json_build_object(
+            'state', state, 'attempts', attempts, 'last_error', last_error,
+            'sent', sent_at is not null,
+            'failing', extract(epoch from updated_at - first_failed_at),
+            'due_in', extract(epoch from due_at - now()))
+        from chantier.notifications where id = %d}, $id);
+
+    return json_decode($json) // {};
+}
+
+# every message of the stack's Maildir (VAR/mail/new and cur), parsed
+sub maildir_messages {
+    my @messages;
+
+    for my $file (sort glob(var_dir() . '/mail/{new,cur}/*')) {
+        open my $fh, '<:raw', $file or next;
+        local $/;
+        my $raw = <$fh>;
+        close $fh;
+        push @messages, _parse_mail($raw, $file);
+    }
+
+    return @messages;
+}
+
+# the messages whose envelope recipient (X-RcptTo) is that address
+sub mail_to {
+    my ($address) = @_;
+    return grep { lc($_->{rcpt} // '') eq lc $address } maildir_messages();
+}
+
+# every SMS the stack's gateway kept (VAR/sms/*.json), then those to a number
+sub sms_messages {
+    my @sms;
+
+    for my $file (sort glob(var_dir() . '/sms/*.json')) {
+        open my $fh, '<:raw', $file or next;
+        local $/;
+        my $sms = json_decode(scalar <$fh>);
+        close $fh;
+        push @sms, { %$sms, file => $file } if ref $sms eq 'HASH';
+    }
+
+    return @sms;
+}
+
+sub sms_to {
+    my ($number) = @_;
+    return grep { ($_->{to} // '') eq $number } sms_messages();
+}
+
+# headers (unfolded, names lower-case; the subject and addresses decoded
+# from RFC 2047) and the parts of a multipart/alternative message, decoded
+# (quoted-printable or base64, then UTF-8) into text and html
+sub _parse_mail {
+    my ($raw, $file) = @_;
+
+    require Encode;
+    require MIME::QuotedPrint;
+    require MIME::Base64;
+
+    $raw =~ s/\r\n/\n/g;
+    my ($head, $body) = split /\n\n/, $raw, 2;
+    my %h = _mail_headers($head);
+
+    my %m = (
+        file       => $file,
+        headers    => \%h,
+        raw        => $raw,
+        rcpt       => $h{'x-rcptto'},
+        to         => Encode::decode('MIME-Header', $h{to} // ''),
+        from       => Encode::decode('MIME-Header', $h{from} // ''),
+        subject    => Encode::decode('MIME-Header', $h{subject} // ''),
+        message_id => $h{'message-id'},
+    );
+
+    my ($boundary) = ($h{'content-type'} // '') =~ /boundary="?([^";]+)"?/;
+    my @parts = $boundary
+        ? grep { /\S/ && !/^--\s*$/ } split /^--\Q$boundary\E(?:--)?\n?/m,
+              $body // ''
+        : ($body // '');
+
+    for my $part (@parts) {
+        my ($ph, $pb) = $boundary ? split(/\n\n/, $part, 2) : ($head, $part);
+        my %p = _mail_headers($ph // '');
+        my $cte = lc($p{'content-transfer-encoding'} // '');
+        $pb //= '';
+        $pb = MIME::QuotedPrint::decode_qp($pb) if $cte eq 'quoted-printable';
+        $pb = MIME::Base64::decode_base64($pb) if $cte eq 'base64';
+        $pb = Encode::decode('UTF-8', $pb);
+        $pb =~ s/\r\n/\n/g;
+        my $type = ($p{'content-type'} // 'text/plain') =~ m{text/html}
+            ? 'html' : 'text';
+        $m{$type} = $pb;
+        $m{"${type}_type"} = $p{'content-type'};
+    }
+
+    return \%m;
+}
+
+sub _mail_headers {
+    my ($head) = @_;
+
+    my %h;
+    $head =~ s/\n[ \t]+/ /g;
+    for my $line (split /\n/, $head) {
+        my ($name, $value) = $line =~ /^([^:\s]+):\s*(.*)$/ or next;
+        $h{lc $name} //= $value;
+    }
+    return %h;
 }
 
 package ChantierTest::Client;
