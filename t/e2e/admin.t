@@ -20,6 +20,7 @@ my $ch = create_chantier(client_id => $client->{id});
 my ($e) = client_for(role => 'employee');
 publish($e, $ch->{id}, 'Pour la notification');
 psql("update chantier.notifications set state = 'dead', attempts = 3,"
+     . " sent_at = null,"
      . " last_error = 'smtp: authentication failed (535)'"
      . " where fiche_id = $ch->{id}");
 

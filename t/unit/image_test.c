@@ -530,6 +530,8 @@ static int
 no_metadata(const ngx_http_chantier_image_rendering_t *r, VipsImage *im)
 {
     int           found;
+    size_t        head;
+    void         *pixels;
     const char  **s;
 
     static const char  *markers[] = {
@@ -545,8 +547,22 @@ no_metadata(const ngx_http_chantier_image_rendering_t *r, VipsImage *im)
 
     (void) vips_image_map(im, field_is_metadata, &found);
 
+    /*
+     * Metadata sits before the pixels: a JPEG's segments before its first
+     * scan (FF DA), a PNG's chunks before IDAT.  The compressed pixels
+     * after them may hold "GPS" or "JFIF" by chance (a run in a hundred
+     * would fail if they were searched too).
+     */
+    head = r->len;
+    pixels = memmem(r->data, r->len,
+                    (r->len > 2 && r->data[0] == 0xff) ? "\xff\xda" : "IDAT",
+                    (r->len > 2 && r->data[0] == 0xff) ? 2 : 4);
+    if (pixels != NULL) {
+        head = (u_char *) pixels - r->data;
+    }
+
     for (s = markers; *s; s++) {
-        if (memmem(r->data, r->len, *s, strlen(*s)) != NULL) {
+        if (memmem(r->data, head, *s, strlen(*s)) != NULL) {
             printf("# \"%s\" in the bytes\n", *s);
             found = 1;
         }
