@@ -52,6 +52,29 @@ ngx_http_chantier_api_query_binary(ngx_http_request_t *r, const char *sql,
 }
 
 
+ngx_int_t
+ngx_http_chantier_api_binary_result(ngx_http_request_t *r, PGresult *res,
+    ngx_int_t rc, const char *what)
+{
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chantier: %s query failed: %s", what,
+                      res ? PQresultErrorMessage(res) : "no result");
+        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "internal_error",
+                                     "Erreur interne du serveur.");
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
 void
 ngx_http_chantier_api_answer_sql(ngx_http_request_t *r, const char *sql,
     int nparams, const char *const *params)

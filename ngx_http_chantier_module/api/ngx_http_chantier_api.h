@@ -122,6 +122,14 @@ void ngx_http_chantier_api_query_binary(ngx_http_request_t *r,
     ngx_http_chantier_pg_handler_pt handler);
 
 /*
+ * In the handler of a binary query: NGX_OK when res is a result to read;
+ * otherwise the request is answered (503 when PostgreSQL is away, 500 for
+ * an error, logged with what names the query) and NGX_DONE returned.
+ */
+ngx_int_t ngx_http_chantier_api_binary_result(ngx_http_request_t *r,
+    PGresult *res, ngx_int_t rc, const char *what);
+
+/*
  * The answer to a PostgreSQL result of the form "select status, body from
  * api.something(...)", or to a failure of that query.
  */

@@ -317,18 +317,9 @@ ngx_http_chantier_contract_found(ngx_http_request_t *r, PGresult *res,
     u_char     *p;
     ngx_str_t   name, disposition, body;
 
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chantier: contract query failed: %s",
-                      PQresultErrorMessage(res));
-        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                     "internal_error",
-                                     "Erreur interne du serveur.");
+    if (ngx_http_chantier_api_binary_result(r, res, rc, "contract")
+        != NGX_OK)
+    {
         return;
     }
 

@@ -181,10 +181,8 @@ ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE;
-    key.id = fiche->id;
-    key.version = fiche->version;
-    key.day = 0;
+    ngx_http_chantier_cache_key(&key, NGX_HTTP_CHANTIER_CACHE_FICHE,
+                                fiche->id, fiche->version, 0);
 
     doc = ngx_http_chantier_cache_get(r, &key);
 
@@ -241,10 +239,8 @@ ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
         }
     }
 
-    key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE;
-    key.id = fiche->id;
-    key.version = version;
-    key.day = 0;
+    ngx_http_chantier_cache_key(&key, NGX_HTTP_CHANTIER_CACHE_FICHE,
+                                fiche->id, version, 0);
 
     doc = ngx_http_chantier_cache_put(r, &key,
                                       (u_char *) PQgetvalue(res, 0, 1),
@@ -285,10 +281,8 @@ ngx_http_chantier_fiche_send(ngx_http_request_t *r,
         return;
     }
 
-    key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP;
-    key.id = fiche->id;
-    key.version = fiche->version;
-    key.day = 0;
+    ngx_http_chantier_cache_key(&key, NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP,
+                                fiche->id, fiche->version, 0);
 
     doc = ngx_http_chantier_cache_get(r, &key);
 
@@ -327,10 +321,8 @@ ngx_http_chantier_fiche_gzipped(ngx_http_request_t *r, void *data,
         return;
     }
 
-    key.kind = NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP;
-    key.id = fiche->id;
-    key.version = fiche->version;
-    key.day = 0;
+    ngx_http_chantier_cache_key(&key, NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP,
+                                fiche->id, fiche->version, 0);
 
     doc = ngx_http_chantier_cache_adopt(r, &key, fiche->gzip.out,
                                         fiche->gzip.out_len);

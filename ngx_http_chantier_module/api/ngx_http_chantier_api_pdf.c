@@ -207,16 +207,9 @@ ngx_http_chantier_export_photos(ngx_http_request_t *r, PGresult *res,
     ngx_http_chantier_export_t     *export;
     ngx_http_chantier_pdf_photo_t  *photo;
 
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chantier: the photos of a PDF export: %s",
-                      PQresultErrorMessage(res));
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_chantier_api_binary_result(r, res, rc, "PDF photos")
+        != NGX_OK)
+    {
         return;
     }
 

@@ -320,18 +320,7 @@ ngx_http_chantier_photo_found(ngx_http_request_t *r, PGresult *res,
 {
     ngx_str_t  type, hash, body;
 
-    if (rc == NGX_DECLINED) {
-        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chantier: photo query failed: %s",
-                      PQresultErrorMessage(res));
-        ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                     "internal_error",
-                                     "Erreur interne du serveur.");
+    if (ngx_http_chantier_api_binary_result(r, res, rc, "photo") != NGX_OK) {
         return;
     }
 

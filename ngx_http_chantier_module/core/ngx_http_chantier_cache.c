@@ -91,6 +91,18 @@ ngx_http_chantier_cache_exit_process(ngx_cycle_t *cycle,
 }
 
 
+void
+ngx_http_chantier_cache_key(ngx_http_chantier_cache_key_t *key,
+    ngx_http_chantier_cache_kind_e kind, int64_t id, int64_t version,
+    int64_t day)
+{
+    key->kind = kind;
+    key->id = id;
+    key->version = version;
+    key->day = day;
+}
+
+
 ngx_http_chantier_cache_doc_t *
 ngx_http_chantier_cache_get(ngx_http_request_t *r,
     ngx_http_chantier_cache_key_t *key)

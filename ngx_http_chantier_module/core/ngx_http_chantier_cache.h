@@ -37,6 +37,11 @@ typedef struct {
 } ngx_http_chantier_cache_key_t;
 
 
+/* key = (kind, id, version, day); day 0 but for a PDF */
+void ngx_http_chantier_cache_key(ngx_http_chantier_cache_key_t *key,
+    ngx_http_chantier_cache_kind_e kind, int64_t id, int64_t version,
+    int64_t day);
+
 /*
  * Returns the document of (id, version) or NULL.  A returned document is
  * held until r's pool is destroyed, so it may back the response buffers.

@@ -106,13 +106,27 @@ async function mainFlow(browser, mount, base) {
             await screenshot(client, `${mount}-failed-client`);
         }});
 
-    await step('the employee logs in and opens the fiche by its code',
+    await step('the employee logs in and finds the fiche: by the client\'s '
+               + 'name (two chantiers: a list), or by part of its code, '
+               + 'spaced and in lower case (one: opened at once)',
                async () => {
+        const search = employee.getByLabel(
+            'Référence du chantier ou nom du client');
+
         await login(employee, base, setup.employee);
-        await employee.getByLabel('Référence du chantier ou nom du client')
-            .fill(fiche.code);
-        await employee.getByRole('button', {name: 'Rechercher'}).click();
-        /* one match: the fiche opens at once */
+        if (mount === 'root') {
+            /* "M. Jean Dupont 1234" -> "dupont 1234" */
+            await search.fill(setup.client.name.split(' ').slice(2).join(' ')
+                .toLowerCase());
+            await employee.getByRole('button', {name: 'Rechercher'}).click();
+            await employee.getByText('2 chantiers trouvés').waitFor();
+            await employee.getByRole('link', {name: `(${mount})`}).click();
+        } else {
+            /* "CH-E2E-1234-PREFIX" -> "e2e 1234 prefix" */
+            await search.fill(fiche.code.split('-').slice(1).join(' ')
+                .toLowerCase());
+            await employee.getByRole('button', {name: 'Rechercher'}).click();
+        }
         await employee.waitForURL(/\/fiche\.html\?id=\d+$/);
         assert(employee.url().startsWith(`${base}fiche.html`),
                `fiche opened at ${employee.url()}`);
