@@ -8,7 +8,7 @@
 #   make test SANITIZE=1
 #                   the same against an nginx and a module built with
 #                   AddressSanitizer and UBSan (build/asan/, below)
-#   make bench      benchmarks (scripts/bench)
+#   make bench      benchmarks (scripts/bench, then scripts/bench.d/notifier)
 #   make assets     npm packages (node_modules) and html/vendor/ (Quill)
 #   make clean      remove build/ and var/
 #
@@ -351,6 +351,7 @@ test: all unit fuzz-smoke
 
 bench: all
 	scripts/bench
+	scripts/bench.d/notifier
 
 clean:
 	@if [ -f var/run/stack.env ]; then VAR=$(CURDIR)/var/run scripts/stack stop; fi
