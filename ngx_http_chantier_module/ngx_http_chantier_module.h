@@ -88,6 +88,10 @@ typedef void (*ngx_http_chantier_handler_pt)(ngx_http_request_t *r,
                                                         handler asks
                                                         (ngx_http_chantier_
                                                         read_body) */
+#define NGX_HTTP_CHANTIER_ROUTE_KNOWN          0x08  /* may be answered
+                                                        from what the worker
+                                                        knows (live/..._
+                                                        known.h) */
 
 
 /*
@@ -111,6 +115,17 @@ typedef struct {
     ngx_flag_t                    cookie_secure;
     ngx_str_t                     cookie_path;
 } ngx_http_chantier_loc_conf_t;
+
+
+/*
+ * Taken before asking Redis or PostgreSQL something that a worker may keep
+ * (live/ngx_http_chantier_known.h): the answer is kept only if no message
+ * that could contradict it was heard meanwhile.
+ */
+typedef struct {
+    ngx_uint_t                    epoch;
+    ngx_uint_t                    heard;
+} ngx_http_chantier_known_mark_t;
 
 
 /* the authenticated user of a request, filled from the Redis session */
@@ -137,12 +152,17 @@ struct ngx_http_chantier_ctx_s {
     ngx_http_chantier_json_t     *json;               /* parsed body or NULL */
     ngx_http_chantier_session_t   session;
     ngx_uint_t                    authenticated;      /* unsigned:1 */
+    ngx_http_chantier_known_mark_t  session_mark;     /* ROUTE_KNOWN */
 
     /* state of multi-step handlers (login, password change, admin) */
     ngx_uint_t                    step;               /* handler's own */
     ngx_http_chantier_handler_pt  next;               /* after a session op */
     void                         *limit;              /* login limit */
     void                         *data;
+
+    /* a change's answer, kept while its announcement goes through Redis */
+    ngx_uint_t                    answer_status;
+    ngx_str_t                     answer;
 };
 
 

@@ -92,7 +92,7 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
       ngx_http_chantier_api_fiches_list },
 
     { NGX_HTTP_GET, "fiches/#", NGX_HTTP_CHANTIER_AUTH_USER,
-      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      NGX_HTTP_CHANTIER_ROUTE_KNOWN, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_fiche_get },
 
     { NGX_HTTP_GET, "fiches/#/events", NGX_HTTP_CHANTIER_AUTH_USER,

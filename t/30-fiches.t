@@ -242,11 +242,20 @@ subtest 'a session outliving its account\'s deactivation' => sub {
     is $e->api(GET => "fiches/$f->{id}")->{status}, 200,
         'the employee reads the fiche';
 
+    # in SQL, behind the API's back: no session ends, nothing is announced;
+    # what a worker knew (live/ngx_http_chantier_known.c) is asked again
+    # within its maximum age, 5 s
     psql("update chantier.users set active = false"
          . " where id in ($u->{id}, $eu->{id})");
 
+    ok wait_until(sub { $c->api(GET => "fiches/$f->{id}")->{status} == 404 },
+                  timeout => 7),
+        'the client\'s session soon reads 404';
     is_error $c->api(GET => "fiches/$f->{id}"), 404, 'not_found',
         'the client\'s session, its account inactive: 404';
+    ok wait_until(sub { $e->api(GET => "fiches/$f->{id}")->{status} == 404 },
+                  timeout => 7),
+        'the employee\'s session soon reads 404';
     is_error $e->api(GET => "fiches/$f->{id}"), 404, 'not_found',
         'the employee\'s session, its account inactive: 404';
     is_error $c->api(GET => "fiches/$f->{id}/events"), 404, 'not_found',

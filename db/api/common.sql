@@ -742,6 +742,22 @@ as $$
        and (u.role in ('employee', 'admin') or c.client_id = u.id)
 $$;
 
+-- The version and the client of fiche p_fiche_id when p_user_id may see
+-- it, as above; no row otherwise.  A worker that knows both answers the
+-- next reads of the fiche itself (live/ngx_http_chantier_known.c): the
+-- client is who else than employees and administrators may read it.
+create or replace function api.fiche_access(p_user_id bigint, p_role text,
+    p_fiche_id bigint)
+    returns table (version bigint, client_id bigint)
+    language sql stable
+as $$
+    select f.version, c.client_id
+      from chantier.fiches as f
+      join chantier.chantiers as c on c.id = f.id
+     where f.id = p_fiche_id
+       and api.fiche_version(p_user_id, p_role, p_fiche_id) is not null
+$$;
+
 -- For an event stream of fiche p_fiche_id: its version, as above, and how
 -- p_user_id appears to the fiche's other viewers (presence), as the JSON
 -- object {"id", "name", "role"}.  No row when the user may not see it.

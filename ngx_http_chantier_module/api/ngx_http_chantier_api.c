@@ -191,15 +191,16 @@ ngx_http_chantier_api_send_sql_error(ngx_http_request_t *r, PGresult *res)
 
 
 /*
- * The change is committed: announce its version, hand its notifications
- * to the notifier, then answer.
+ * The change is committed: hand its notifications to the notifier,
+ * announce its version, then answer, once Redis has the announcement.
  */
 
 static void
 ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    off_t  fiche_id, version;
+    off_t                     fiche_id, version;
+    ngx_http_chantier_ctx_t  *ctx;
 
     if (rc != NGX_OK || PQntuples(res) != 1 || PQnfields(res) < 4) {
         ngx_http_chantier_api_send_result(r, res, rc);
@@ -219,11 +220,69 @@ ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
                             PQgetlength(res, 0, 3));
 
         if (fiche_id > 0 && version > 0) {
-            ngx_http_chantier_live_publish(fiche_id, version);
+            ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+            if (ngx_http_chantier_api_keep_answer(r, res, ctx) != NGX_OK) {
+                ngx_http_chantier_api_send_result(r, res, rc);
+                return;
+            }
+
+            if (ngx_http_chantier_live_announce(r, fiche_id, version,
+                                                ngx_http_chantier_api_send_kept)
+                != NGX_OK)
+            {
+                ngx_http_chantier_send(r, ctx->answer_status, &ctx->answer);
+            }
+
+            return;
         }
     }
 
     ngx_http_chantier_api_send_result(r, res, rc);
+}
+
+
+/*
+ * The answer of a change (status and body) kept in ctx, for once its
+ * announcement went through: NGX_DECLINED when the result is not one.
+ */
+
+ngx_int_t
+ngx_http_chantier_api_keep_answer(ngx_http_request_t *r, PGresult *res,
+    ngx_http_chantier_ctx_t *ctx)
+{
+    ngx_uint_t  status;
+
+    status = ngx_http_chantier_api_status(res, NGX_OK);
+
+    if (status < 200 || status > 599) {
+        return NGX_DECLINED;
+    }
+
+    ngx_str_null(&ctx->answer);
+    ctx->answer_status = status;
+
+    if (!PQgetisnull(res, 0, 1)
+        && ngx_http_chantier_api_value(r, res, 1, &ctx->answer) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Redis took the announcement, or could not: the change is answered */
+
+void
+ngx_http_chantier_api_send_kept(ngx_http_request_t *r, redisReply *reply,
+    ngx_int_t rc)
+{
+    ngx_http_chantier_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    ngx_http_chantier_send(r, ctx->answer_status, &ctx->answer);
 }
 
 

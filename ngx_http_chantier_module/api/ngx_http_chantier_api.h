@@ -14,6 +14,7 @@
 
 #include "../ngx_http_chantier_module.h"
 #include "../core/ngx_http_chantier_pg.h"
+#include "../core/ngx_http_chantier_redis.h"
 
 
 /* the longest search text of GET fiches?chantier= and admin/users?q= */
@@ -156,6 +157,10 @@ void ngx_http_chantier_api_answer_mutation(ngx_http_request_t *r,
  * The HTTP status of a successful "select status, body from api.x(...)":
  * 0 when the query failed (rc) or the result has another shape.
  */
+ngx_int_t ngx_http_chantier_api_keep_answer(ngx_http_request_t *r,
+    PGresult *res, ngx_http_chantier_ctx_t *ctx);
+void ngx_http_chantier_api_send_kept(ngx_http_request_t *r,
+    redisReply *reply, ngx_int_t rc);
 ngx_uint_t ngx_http_chantier_api_status(PGresult *res, ngx_int_t rc);
 
 /*

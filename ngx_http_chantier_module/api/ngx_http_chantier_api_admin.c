@@ -353,10 +353,20 @@ ngx_http_chantier_admin_chantier_patched(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
-    if (ngx_http_chantier_api_status(res, rc) == NGX_HTTP_OK) {
-        ngx_http_chantier_live_publish(ngx_atoof(ctx->id[0].data,
-                                                 ctx->id[0].len),
-                                       NGX_HTTP_CHANTIER_LIVE_ACCESS);
+    /* answered once the other nodes heard it (live/..._known.c) */
+    if (ngx_http_chantier_api_status(res, rc) == NGX_HTTP_OK
+        && ngx_http_chantier_api_keep_answer(r, res, ctx) == NGX_OK)
+    {
+        if (ngx_http_chantier_live_announce(r,
+                ngx_atoof(ctx->id[0].data, ctx->id[0].len),
+                NGX_HTTP_CHANTIER_LIVE_ACCESS,
+                ngx_http_chantier_api_send_kept)
+            != NGX_OK)
+        {
+            ngx_http_chantier_send(r, ctx->answer_status, &ctx->answer);
+        }
+
+        return;
     }
 
     ngx_http_chantier_api_send_result(r, res, rc);

@@ -15,6 +15,7 @@
 #include "../core/ngx_http_chantier_cache.h"
 #include "../core/ngx_http_chantier_gzip.h"
 #include "../core/ngx_http_chantier_thread.h"
+#include "../live/ngx_http_chantier_known.h"
 
 
 typedef struct {
@@ -23,11 +24,18 @@ typedef struct {
     int64_t                        version;
     ngx_str_t                      plain;      /* the document */
     ngx_http_chantier_gzip_t       gzip;
+    ngx_http_chantier_known_mark_t mark;
+    unsigned                       known:1;    /* version and access known,
+                                                  if old */
 } ngx_http_chantier_fiche_t;
 
 
 static void ngx_http_chantier_fiche_versioned(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_fiche_answer(ngx_http_request_t *r,
+    ngx_http_chantier_fiche_t *fiche);
+static void ngx_http_chantier_fiche_stale(ngx_http_request_t *r,
+    ngx_http_chantier_fiche_t *fiche);
 static void ngx_http_chantier_fiche_rendered(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_fiche_send(ngx_http_request_t *r,
@@ -107,15 +115,22 @@ ngx_http_chantier_api_fiches_list(ngx_http_request_t *r,
  *       -> for a client that takes gzip, the cached gzip rendering of that
  *          document, or deflate it (a pool thread) and cache that too
  *
- * Access is checked on every request; only the renderings are shared.
+ * Access is checked on every request, from what the worker knows of the
+ * fiche (its version and client, live/ngx_http_chantier_known.c) or by
+ * PostgreSQL; only the renderings are shared.  So a read of a fiche the
+ * worker knows, of a version it has rendered, costs no round trip.
  */
 
 void
 ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    const char                 *params[3];
-    ngx_http_chantier_fiche_t  *fiche;
+    int64_t                         version, client_id;
+    ngx_int_t                       rc;
+    ngx_uint_t                      fresh;
+    const char                     *params[3];
+    ngx_http_chantier_fiche_t      *fiche;
+    ngx_http_chantier_main_conf_t  *mcf;
 
     fiche = ngx_pcalloc(r->pool, sizeof(ngx_http_chantier_fiche_t));
     if (fiche == NULL) {
@@ -128,13 +143,69 @@ ngx_http_chantier_api_fiche_get(ngx_http_request_t *r,
     fiche->id = ngx_atoof(ctx->id[0].data, ctx->id[0].len);
     fiche->id_text = (char *) ctx->id[0].data;
 
+    /* a change already announced is applied first (known.c, point 4) */
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+    ngx_http_chantier_redis_sub_drain(mcf);
+
+    if (ngx_http_chantier_known_fiche(fiche->id, &version, &client_id, &fresh)
+        == NGX_OK
+        && (ctx->session.role != NGX_HTTP_CHANTIER_ROLE_CLIENT
+            || client_id == ctx->session.user_id))
+    {
+        fiche->version = version;
+
+        if (fresh) {
+            ngx_http_chantier_fiche_answer(r, fiche);
+            return;
+        }
+
+        fiche->known = 1;
+    }
+
+    ngx_http_chantier_known_mark(&fiche->mark, NGX_HTTP_CHANTIER_KNOWN_FICHES);
+
     params[0] = (char *) ctx->session.user_id_text.data;
     params[1] = ngx_http_chantier_session_role_name(ctx->session.role);
     params[2] = fiche->id_text;
 
-    ngx_http_chantier_api_query(r,
-        "select api.fiche_version($1, $2, $3)", 3, params,
-        ngx_http_chantier_fiche_versioned);
+    rc = ngx_http_chantier_pg_query(r,
+             "select version, client_id from api.fiche_access($1, $2, $3)",
+             3, params, ngx_http_chantier_fiche_versioned);
+
+    if (rc == NGX_DECLINED && fiche->known) {
+        ngx_http_chantier_fiche_stale(r, fiche);
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+/*
+ * PostgreSQL does not answer, and the worker knows the fiche's version and
+ * access, from before: nobody can change the fiche meanwhile, but the
+ * answer says that it may be stale (the page reads "lecture seule").
+ */
+
+static void
+ngx_http_chantier_fiche_stale(ngx_http_request_t *r,
+    ngx_http_chantier_fiche_t *fiche)
+{
+    ngx_str_t  warning = ngx_string("110 - \"Response is Stale\"");
+
+    if (ngx_http_chantier_add_header(r, "Warning", &warning) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chantier_fiche_answer(r, fiche);
 }
 
 
@@ -142,22 +213,25 @@ static void
 ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t                       vary = ngx_string("Accept-Encoding");
-    const char                     *params[1];
-    ngx_http_chantier_ctx_t        *ctx;
-    ngx_http_chantier_fiche_t      *fiche;
-    ngx_http_chantier_cache_key_t   key;
-    ngx_http_chantier_cache_doc_t  *doc;
+    ngx_http_chantier_ctx_t    *ctx;
+    ngx_http_chantier_fiche_t  *fiche;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
     fiche = ctx->data;
+
+    if (rc == NGX_DECLINED && fiche->known) {
+        ngx_http_chantier_fiche_stale(r, fiche);
+        return;
+    }
 
     if (rc != NGX_OK) {
         ngx_http_chantier_api_send_result(r, res, rc);
         return;
     }
 
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+    if (PQntuples(res) != 1 || PQnfields(res) != 2
+        || PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1))
+    {
         ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                      "Cette fiche n'existe pas.");
         return;
@@ -165,6 +239,24 @@ ngx_http_chantier_fiche_versioned(ngx_http_request_t *r, PGresult *res,
 
     fiche->version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
                                PQgetlength(res, 0, 0));
+
+    ngx_http_chantier_known_fiche_put(&fiche->mark, fiche->id, fiche->version,
+        ngx_atoof((u_char *) PQgetvalue(res, 0, 1), PQgetlength(res, 0, 1)));
+
+    ngx_http_chantier_fiche_answer(r, fiche);
+}
+
+
+/* the fiche's version is known and the user may see it */
+
+static void
+ngx_http_chantier_fiche_answer(ngx_http_request_t *r,
+    ngx_http_chantier_fiche_t *fiche)
+{
+    ngx_str_t                       vary = ngx_string("Accept-Encoding");
+    const char                     *params[1];
+    ngx_http_chantier_cache_key_t   key;
+    ngx_http_chantier_cache_doc_t  *doc;
 
     /* the answer depends on Accept-Encoding, a 304 included */
     if (ngx_http_chantier_set_etag(r, fiche->version) != NGX_OK

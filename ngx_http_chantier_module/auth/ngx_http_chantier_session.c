@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "ngx_http_chantier_session.h"
+#include "../live/ngx_http_chantier_known.h"
 #include "../core/ngx_http_chantier_redis.h"
 #include "../core/ngx_http_chantier_http.h"
 
@@ -87,6 +88,24 @@ ngx_http_chantier_session_authenticate(ngx_http_request_t *r,
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
+    }
+
+    if (ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_KNOWN) {
+
+        /* a session ended by a message already sent is not used */
+        ngx_http_chantier_redis_sub_drain(mcf);
+
+        if (ngx_http_chantier_known_session(&ctx->session.token_hash,
+                                            &ctx->session, r->pool)
+            == NGX_OK)
+        {
+            ctx->authenticated = 1;
+            next(r, ctx);
+            return;
+        }
+
+        ngx_http_chantier_known_mark(&ctx->session_mark,
+                                     NGX_HTTP_CHANTIER_KNOWN_SESSIONS);
     }
 
     p = ngx_pnalloc(r->pool, 4 * NGX_TIME_T_LEN);
@@ -198,6 +217,11 @@ ngx_http_chantier_session_found(ngx_http_request_t *r, redisReply *reply,
 
     ctx->session.user_id = id;
     ctx->authenticated = 1;
+
+    if (ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_KNOWN) {
+        ngx_http_chantier_known_session_put(&ctx->session_mark,
+                                            &ctx->session);
+    }
 
     ctx->next(r, ctx);
 }

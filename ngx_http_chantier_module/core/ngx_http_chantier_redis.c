@@ -201,6 +201,8 @@ static void ngx_http_chantier_redis_cmd_request_gone(void *data);
 
 static void ngx_http_chantier_redis_sub_up(
     ngx_http_chantier_redis_conn_t *rc);
+static void ngx_http_chantier_redis_sub_down(
+    ngx_http_chantier_redis_conn_t *rc);
 static void ngx_http_chantier_redis_sub_reply(redisAsyncContext *ac,
     void *reply, void *data);
 
@@ -663,6 +665,41 @@ ngx_http_chantier_redis_sub_up(ngx_http_chantier_redis_conn_t *rc)
 }
 
 
+static void
+ngx_http_chantier_redis_sub_down(ngx_http_chantier_redis_conn_t *rc)
+{
+    ngx_http_chantier_redis_t  *redis;
+
+    redis = rc->data;
+
+    if (redis->sub_confirmed == redis->channels->nelts
+        && redis->on_subscribed)
+    {
+        redis->on_subscribed(redis->sub_data, 0);
+    }
+
+    redis->sub_confirmed = 0;
+}
+
+
+void
+ngx_http_chantier_redis_sub_drain(ngx_http_chantier_main_conf_t *mcf)
+{
+    ngx_http_chantier_redis_t  *redis;
+
+    redis = mcf->redis;
+
+    if (redis == NULL || redis->exiting || redis->sub.ac == NULL
+        || redis->sub_confirmed != redis->channels->nelts)
+    {
+        return;
+    }
+
+    /* one recv(): EAGAIN, most of the time */
+    redisAsyncHandleRead(redis->sub.ac);
+}
+
+
 /*
  * hiredis keeps a subscription's callback and calls it for the
  * confirmation, then for every message: ["subscribe", channel, n],
@@ -700,7 +737,7 @@ ngx_http_chantier_redis_sub_reply(redisAsyncContext *ac, void *reply,
         if (++redis->sub_confirmed == redis->channels->nelts
             && redis->on_subscribed)
         {
-            redis->on_subscribed(redis->sub_data);
+            redis->on_subscribed(redis->sub_data, 1);
         }
 
         return;
@@ -777,6 +814,7 @@ ngx_http_chantier_redis_init_process(ngx_cycle_t *cycle,
     redis->sub.name = "subscriber";
     redis->sub.data = redis;
     redis->sub.on_up = ngx_http_chantier_redis_sub_up;
+    redis->sub.on_down = ngx_http_chantier_redis_sub_down;
 
     redis->channels = ngx_array_create(cycle->pool, 2, sizeof(char *));
     if (redis->channels == NULL) {

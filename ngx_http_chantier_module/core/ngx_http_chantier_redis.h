@@ -61,18 +61,26 @@ ngx_int_t ngx_http_chantier_redis_eval(ngx_http_request_t *r,
 
 /*
  * Pub/sub: every worker holds one subscriber connection.  on_message gets
- * each message of the subscribed channels; on_subscribed runs whenever the
- * subscriptions are (again) in place, so that what was missed while Redis
- * was away can be caught up.  Publishing is an ordinary command
+ * each message of the subscribed channels; on_subscribed runs with up = 1
+ * whenever the subscriptions are (again) in place, so that what was missed
+ * while Redis was away can be caught up, and with up = 0 as soon as the
+ * connection is lost: from then on messages may be missed.  Publishing is an ordinary command
  * ("PUBLISH", channel, payload) on the command connection.
  */
 typedef void (*ngx_http_chantier_redis_message_pt)(ngx_str_t *channel,
     ngx_str_t *payload, void *data);
-typedef void (*ngx_http_chantier_redis_subscribed_pt)(void *data);
+typedef void (*ngx_http_chantier_redis_subscribed_pt)(void *data,
+    ngx_uint_t up);
 
 ngx_int_t ngx_http_chantier_redis_subscribe(ngx_http_chantier_main_conf_t *mcf,
     const char *channel, ngx_http_chantier_redis_message_pt on_message,
     ngx_http_chantier_redis_subscribed_pt on_subscribed, void *data);
+
+/*
+ * Reads at once what the subscriber connection holds, and handles its
+ * messages, before a decision that a message already sent could change.
+ */
+void ngx_http_chantier_redis_sub_drain(ngx_http_chantier_main_conf_t *mcf);
 
 ngx_int_t ngx_http_chantier_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_chantier_main_conf_t *mcf);

@@ -29,6 +29,7 @@
 
 #include "ngx_http_chantier_live.h"
 #include "ngx_http_chantier_presence.h"
+#include "ngx_http_chantier_known.h"
 #include "../core/ngx_http_chantier_redis.h"
 #include "../core/ngx_http_chantier_http.h"
 
@@ -40,6 +41,7 @@
 #define NGX_HTTP_CHANTIER_LIVE_UNACKED      10000
 
 #define NGX_HTTP_CHANTIER_SESSION_CHANNEL   "chantier:session-end"
+#define NGX_HTTP_CHANTIER_USER_CHANNEL      "chantier:user-changed"
 
 
 typedef struct {
@@ -86,7 +88,7 @@ typedef struct {
 
 static void ngx_http_chantier_live_message(ngx_str_t *channel,
     ngx_str_t *payload, void *data);
-static void ngx_http_chantier_live_subscribed(void *data);
+static void ngx_http_chantier_live_subscribed(void *data, ngx_uint_t up);
 static void ngx_http_chantier_live_fiche_changed(
     ngx_http_chantier_live_t *live, int64_t id, int64_t version);
 static void ngx_http_chantier_live_presence_changed(
@@ -137,6 +139,22 @@ static ngx_uint_t  ngx_http_chantier_live_presence_tag;
 void
 ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
 {
+    (void) ngx_http_chantier_live_announce(NULL, fiche_id, version, NULL);
+}
+
+
+/*
+ * The same, for the request that made the change: this worker knows the
+ * new version at once, and handler (if any) runs once Redis has sent the
+ * message on to every subscriber (or could not be reached), so that the
+ * change is answered only then (live/ngx_http_chantier_known.c, point 1).
+ * NGX_DECLINED: Redis is not connected, no handler call follows.
+ */
+
+ngx_int_t
+ngx_http_chantier_live_announce(ngx_http_request_t *r, int64_t fiche_id,
+    int64_t version, ngx_http_chantier_redis_handler_pt handler)
+{
     u_char       channel[sizeof(NGX_HTTP_CHANTIER_LIVE_FICHE_CHANNEL)
                          + NGX_INT64_LEN];
     u_char       payload[NGX_INT64_LEN];
@@ -156,13 +174,20 @@ ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
              ? (size_t) (ngx_cpymem(payload, "access", 6) - payload)
              : (size_t) (ngx_sprintf(payload, "%L", version) - payload);
 
+    if (version == NGX_HTTP_CHANTIER_LIVE_ACCESS) {
+        ngx_http_chantier_known_fiche_access(fiche_id);
+
+    } else {
+        ngx_http_chantier_known_fiche_changed(fiche_id, version);
+    }
+
     /*
-     * Nobody waits: the change is committed and answered either way.  If
-     * Redis is down, open pages miss it until Redis is back; their streams
-     * then end and reconnect, and catch up (ngx_http_chantier_live_
-     * subscribed).
+     * The change is committed and answered either way.  If Redis is down,
+     * open pages miss it until Redis is back; their streams then end and
+     * reconnect, and catch up (ngx_http_chantier_live_subscribed); no
+     * worker trusts what it knows meanwhile.
      */
-    (void) ngx_http_chantier_redis_command(NULL, NULL, 3, argv, len);
+    return ngx_http_chantier_redis_command(r, handler, 3, argv, len);
 }
 
 
@@ -470,6 +495,13 @@ ngx_http_chantier_live_message(ngx_str_t *channel, ngx_str_t *payload,
             version = ngx_atoof(payload->data, payload->len);
         }
 
+        if (id > 0 && version == NGX_HTTP_CHANTIER_LIVE_ACCESS) {
+            ngx_http_chantier_known_fiche_access(id);
+
+        } else if (id > 0 && version > 0) {
+            ngx_http_chantier_known_fiche_changed(id, version);
+        }
+
         if (id > 0 && version >= 0) {
             ngx_http_chantier_live_fiche_changed(live, id, version);
         }
@@ -482,6 +514,18 @@ ngx_http_chantier_live_message(ngx_str_t *channel, ngx_str_t *payload,
                        channel->len) == 0)
     {
         ngx_http_chantier_live_session_ended(live, payload);
+        return;
+    }
+
+    if (channel->len == sizeof(NGX_HTTP_CHANTIER_USER_CHANNEL) - 1
+        && ngx_strncmp(channel->data, NGX_HTTP_CHANTIER_USER_CHANNEL,
+                       channel->len) == 0)
+    {
+        id = ngx_atoof(payload->data, payload->len);
+
+        if (id > 0) {
+            ngx_http_chantier_known_client_changed(id);
+        }
     }
 }
 
@@ -638,6 +682,11 @@ ngx_http_chantier_live_session_ended(ngx_http_chantier_live_t *live,
         user_id = ngx_atoof(p + 2, colon - (p + 2));
         keep.data = colon + 1;
         keep.len = end - keep.data;
+
+        ngx_http_chantier_known_user_sessions_ended(user_id, &keep);
+
+    } else {
+        ngx_http_chantier_known_session_ended(&keep);
     }
 
     for (q = ngx_queue_head(&live->streams);
@@ -682,13 +731,20 @@ ngx_http_chantier_live_session_ended(ngx_http_chantier_live_t *live,
  */
 
 static void
-ngx_http_chantier_live_subscribed(void *data)
+ngx_http_chantier_live_subscribed(void *data, ngx_uint_t up)
 {
     ngx_http_chantier_live_t *live = data;
 
     ngx_queue_t                      *q, *next;
     ngx_rbtree_node_t                *node;
     ngx_http_chantier_live_stream_t  *stream;
+
+    /* messages may have been missed, or be missed from now on */
+    ngx_http_chantier_known_subscribed(up);
+
+    if (!up) {
+        return;
+    }
 
     if (!live->subscribed) {
         live->subscribed = 1;
@@ -1167,7 +1223,9 @@ ngx_http_chantier_live_init_process(ngx_cycle_t *cycle,
     live->presence_refresh.log = cycle->log;
     live->presence_refresh.cancelable = 1;
 
-    if (ngx_http_chantier_presence_init_process(cycle->log) != NGX_OK) {
+    if (ngx_http_chantier_presence_init_process(cycle->log) != NGX_OK
+        || ngx_http_chantier_known_init_process(cycle) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1181,6 +1239,12 @@ ngx_http_chantier_live_init_process(ngx_cycle_t *cycle,
         != NGX_OK
         || ngx_http_chantier_redis_subscribe(mcf,
                                           NGX_HTTP_CHANTIER_SESSION_CHANNEL,
+                                          ngx_http_chantier_live_message,
+                                          ngx_http_chantier_live_subscribed,
+                                          live)
+           != NGX_OK
+        || ngx_http_chantier_redis_subscribe(mcf,
+                                          NGX_HTTP_CHANTIER_USER_CHANNEL,
                                           ngx_http_chantier_live_message,
                                           ngx_http_chantier_live_subscribed,
                                           live)
@@ -1216,6 +1280,8 @@ ngx_http_chantier_live_exit_process(ngx_cycle_t *cycle,
     if (live->presence_refresh.timer_set) {
         ngx_del_timer(&live->presence_refresh);
     }
+
+    ngx_http_chantier_known_exit_process();
 
     mcf->live = NULL;
 }

@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "../ngx_http_chantier_module.h"
+#include "../core/ngx_http_chantier_redis.h"
 
 
 /* a fiche's changes are published here: versions, access, presence */
@@ -25,6 +26,9 @@
 
 /* announces a new version of a fiche: after its transaction committed */
 void ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version);
+ngx_int_t ngx_http_chantier_live_announce(ngx_http_request_t *r,
+    int64_t fiche_id, int64_t version,
+    ngx_http_chantier_redis_handler_pt handler);
 
 /*
  * Opening a stream takes two steps around the access check (a PostgreSQL

@@ -14,7 +14,14 @@
 // BENCH_FICHE (id), BENCH_POST (a post of that fiche, for the comments),
 // BENCH_STREAM_COOKIE (session of the streams), BENCH_COOKIE and
 // BENCH_CSRF (session and token of the commenter), BENCH_STREAMS,
-// BENCH_COMMENTS, BENCH_RAW (file for the raw latencies, ms).
+// BENCH_COMMENTS, BENCH_RAW (file for the raw latencies, ms),
+// BENCH_PRESENCE_ROUNDS (arrivals and departures of another viewer).
+//
+// Presence (issue 14): another user (the commenter's session) opens a
+// stream of the fiche and closes it again, BENCH_PRESENCE_ROUNDS times;
+// measured is the time from its request sent (or its socket closed) to the
+// presence event at every one of the streams, which all belong to the
+// fiche's client.
 //
 // Driven by scripts/bench through stdin, one command a line, answering
 // one line on stdout each (lines starting with an upper case word are for
@@ -22,6 +29,8 @@
 //
 //   (start)     -> READY streams=N connect_ms=T
 //   comments    -> LATENCY n=... p50_ms=... p99_ms=... missing=...
+//   presence    -> PRESENCE n=... arrive_p50_ms=... arrive_p99_ms=...
+//                  leave_p50_ms=... leave_p99_ms=... missing=...
 //   check       -> ALIVE open=N lost=N
 //   close       -> CLOSED, then exits
 //
@@ -42,10 +51,12 @@ const post = env.BENCH_POST;
 const nstreams = Number(env.BENCH_STREAMS || 2000);
 const ncomments = Number(env.BENCH_COMMENTS || 20);
 const rawFile = env.BENCH_RAW;
+const presenceRounds = Number(env.BENCH_PRESENCE_ROUNDS || 10);
 
 const BATCH = 250;              // connections opened at once
 const CONNECT_TIMEOUT = 60000;  // ms, all streams
 const EVENT_TIMEOUT = 2000;     // ms after the 201, per comment
+const PRESENCE_TIMEOUT = 5000;  // ms after an arrival or a departure
 const GAP = 20;                 // ms between a comment's last event and
                                 // the next comment
 
@@ -96,6 +107,8 @@ function openStream() {
         hello: false,
         tail: '',               // an incomplete line
         versions: new Map(),    // version -> arrival (ms)
+        presence: null,         // the last presence event: { t, viewers }
+        inPresence: false,      // between "event: presence" and its data
         open: true,
     };
 
@@ -135,6 +148,11 @@ function openStream() {
                 if (!s.versions.has(v)) {
                     s.versions.set(v, t);
                 }
+            } else if (line === 'event: presence') {
+                s.inPresence = true;
+            } else if (s.inPresence && line.startsWith('data: ')) {
+                s.inPresence = false;
+                s.presence = { t, viewers: (line.match(/"id"/g) || []).length };
             } else if (!s.hello && line.startsWith('retry:')) {
                 s.hello = true;
                 ready++;
@@ -188,14 +206,49 @@ async function connectAll() {
 // ---- Redis: when did the PUBLISH go through ----
 
 const published = new Map();    // version -> arrival of the message (ms)
+let presencePublished = null;   // arrival of the last presence message
+
+// one RESP value at buf[pos]: [value, next position], or null when buf
+// does not hold all of it yet (bulk strings may hold any byte, newlines
+// too: a presence message lists its viewers one a line)
+function resp(buf, pos) {
+    const eol = buf.indexOf('\r\n', pos);
+
+    if (eol < 0) {
+        return null;
+    }
+
+    const kind = buf[pos];
+    const head = buf.slice(pos + 1, eol);
+
+    if (kind === '$') {
+        const len = Number(head);
+        const end = eol + 2 + len;
+
+        return (len < 0) ? [null, eol + 2]
+             : (buf.length < end + 2) ? null
+             : [buf.slice(eol + 2, end), end + 2];
+    }
+    if (kind === '*') {
+        const items = [];
+        let next = eol + 2;
+
+        for (let i = 0; i < Number(head); i++) {
+            const item = resp(buf, next);
+
+            if (item === null) {
+                return null;
+            }
+            items.push(item[0]);
+            next = item[1];
+        }
+        return [items, next];
+    }
+    return [head, eol + 2];     // + : -
+}
 
 function subscribe() {
     const channel = `chantier:fiche:${fiche}`;
-
-    // a RESP array [kind, channel, count or payload]
-    const re = new RegExp('\\*3\r\n\\$\\d+\r\n(\\w+)\r\n'
-                          + '\\$\\d+\r\n[^\r]*\r\n'
-                          + '(?::\\d+|\\$\\d+\r\n(\\d+))\r\n', 'y');
 
     return new Promise((resolve, reject) => {
         const sock = net.connect({ host: '127.0.0.1', port: redisPort,
@@ -213,19 +266,22 @@ function subscribe() {
             let m;
 
             buf += data;
-            re.lastIndex = 0;
-            while ((m = re.exec(buf)) !== null) {
-                if (m[1] === 'subscribe') {
+            while ((m = resp(buf, 0)) !== null) {
+                const [kind, , payload] = m[0];
+
+                buf = buf.slice(m[1]);
+                if (kind === 'subscribe') {
                     resolve(sock);
-                } else if (m[1] === 'message') {
-                    const v = Number(m[2]);
+                } else if (kind === 'message'
+                           && payload.startsWith('presence')) {
+                    presencePublished = presencePublished ?? t;
+                } else if (kind === 'message' && /^\d+$/.test(payload)) {
+                    const v = Number(payload);
 
                     if (!published.has(v)) {
                         published.set(v, t);
                     }
                 }
-                buf = buf.slice(re.lastIndex);
-                re.lastIndex = 0;
             }
         });
     });
@@ -377,6 +433,90 @@ async function comments() {
 }
 
 
+// ---- presence: another viewer arrives and leaves ----
+
+function openViewer() {
+    const sock = net.connect({ host, port, noDelay: true }, () => {
+        sock.write(`GET /api/fiches/${fiche}/events HTTP/1.1\r\n`
+                   + `Host: ${host}:${port}\r\n`
+                   + `Cookie: chantier_session=${env.BENCH_COOKIE}\r\n`
+                   + 'Accept: text/event-stream\r\n\r\n');
+    });
+
+    sock.on('error', () => {});
+    sock.resume();
+    return sock;
+}
+
+async function presence() {
+    const arrive = [];
+    const leave = [];
+    const fromPub = [];
+    let missing = 0;
+    let viewer = null;
+
+    console.log('round  change  first  last  PUBLISH->last  missing  (ms)');
+
+    for (let k = 1; k <= presenceRounds; k++) {
+        for (const [viewers, samples] of [[1, arrive], [0, leave]]) {
+            const open = streams.filter((s) => s.open);
+
+            for (const s of open) {
+                s.presence = null;
+            }
+            presencePublished = null;
+
+            const t0 = now();
+
+            if (viewers === 1) {
+                viewer = openViewer();
+            } else {
+                viewer.destroy();
+            }
+
+            const told = (s) => s.presence !== null
+                                && s.presence.viewers === viewers;
+
+            await until(() => open.every(told), PRESENCE_TIMEOUT);
+
+            let first = Infinity;
+            let last = -Infinity;
+
+            for (const s of open) {
+                if (!told(s)) {
+                    missing++;
+                    continue;
+                }
+                samples.push(s.presence.t - t0);
+                first = Math.min(first, s.presence.t - t0);
+                last = Math.max(last, s.presence.t - t0);
+            }
+            if (presencePublished !== null) {
+                fromPub.push(last - (presencePublished - t0));
+            }
+            console.log(`${String(k).padStart(5)}  ${viewers ? 'arrive' : 'leave '}`
+                        + `  ${f(first)}  ${f(last)}`
+                        + `  ${f(last - (presencePublished - t0))}`
+                        + `  ${open.length - open.filter(told).length}`);
+            await sleep(100);
+        }
+    }
+
+    const num = (a, b) => a - b;
+
+    arrive.sort(num);
+    leave.sort(num);
+    fromPub.sort(num);
+
+    console.log(`PRESENCE n=${arrive.length + leave.length} missing=${missing}`
+                + ` arrive_p50_ms=${f(pct(arrive, 50))}`
+                + ` arrive_p99_ms=${f(pct(arrive, 99))}`
+                + ` leave_p50_ms=${f(pct(leave, 50))}`
+                + ` leave_p99_ms=${f(pct(leave, 99))}`
+                + ` pub_last_max_ms=${f(fromPub[fromPub.length - 1])}`);
+}
+
+
 // ---- the commands of scripts/bench ----
 
 async function main() {
@@ -392,6 +532,9 @@ async function main() {
 
         if (cmd === 'comments') {
             await comments();
+
+        } else if (cmd === 'presence') {
+            await presence();
 
         } else if (cmd === 'check') {
             const open = streams.filter((s) => s.open).length;
