@@ -10,6 +10,10 @@
 #                   AddressSanitizer and UBSan (build/asan/, below)
 #   make bench      benchmarks (scripts/bench, then scripts/bench.d/notifier)
 #   make assets     npm packages (node_modules) and html/vendor/ (Quill)
+#   make deb        Debian 12 packages into build/deb/ (scripts/deb-build)
+#   make test-deb   those packages installed into a clean Debian 12 chroot,
+#                   set up by the README's production section, smoke-tested
+#                   (scripts/test-deb; slow, not part of make test)
 #   make clean      remove build/ and var/
 #
 # The module is built against a copy of Debian's nginx source (nginx-dev) in
@@ -95,7 +99,7 @@ LIBS        := -lpq -lhiredis -lyajl -lssl -lcrypto
 
 .PHONY: all module chantierctl test-image pdf-preview notifier unit assets \
         run test bench clean distclean FORCE
-.PHONY: asan
+.PHONY: asan deb test-deb
 
 all: $(MODULE_SO) $(CTL) $(TEST_IMAGE) $(PDF_PREVIEW) $(NOTIFIER) assets
 
@@ -352,6 +356,17 @@ test: all unit fuzz-smoke
 bench: all
 	scripts/bench
 	scripts/bench.d/notifier
+
+# Debian packages (debian/): built by dpkg-buildpackage in a copy of the
+# tree under build/deb/, whose debian/rules runs this Makefile's module,
+# chantierctl, notifier and assets targets there.  test-deb builds them
+# (scripts/deb-build) and installs them into a clean Debian 12 chroot; it
+# starts servers: run it as flock /tmp/chantier-stack.lock make test-deb.
+deb:
+	scripts/deb-build
+
+test-deb:
+	scripts/test-deb
 
 clean:
 	@if [ -f var/run/stack.env ]; then VAR=$(CURDIR)/var/run scripts/stack stop; fi
