@@ -152,7 +152,7 @@ struct ngx_http_chantier_ctx_s {
     ngx_http_chantier_json_t     *json;               /* parsed body or NULL */
     ngx_http_chantier_session_t   session;
     ngx_uint_t                    authenticated;      /* unsigned:1 */
-    ngx_http_chantier_known_mark_t  session_mark;     /* ROUTE_KNOWN */
+    ngx_http_chantier_known_mark_t  known_mark;       /* of what is asked */
 
     /* state of multi-step handlers (login, password change, admin) */
     ngx_uint_t                    step;               /* handler's own */

@@ -189,7 +189,7 @@ static ngx_http_chantier_route_t  ngx_http_chantier_routes[] = {
       ngx_http_chantier_api_photo_create },
 
     { NGX_HTTP_GET, "photos/#", NGX_HTTP_CHANTIER_AUTH_USER,
-      0, NGX_HTTP_CHANTIER_JSON_LIMIT,
+      NGX_HTTP_CHANTIER_ROUTE_KNOWN, NGX_HTTP_CHANTIER_JSON_LIMIT,
       ngx_http_chantier_api_photo_get },
 
     { NGX_HTTP_GET, "site", NGX_HTTP_CHANTIER_AUTH_NONE,

@@ -163,6 +163,44 @@ subtest 'a new version, a new name' => sub {
 };
 
 
+subtest 'a thumbnail' => sub {
+    my ($a_c, $ua, $fid) = new_client_and_fiche();
+    my $tool = repo_dir() . '/build/chantier-test-image';
+    my $file = var_dir() . "/fast-path-$$.jpg";
+    system($tool, 'orientation6-gps', $file) == 0 or die "$tool failed";
+    my $jpeg = do { local $/; open my $fh, '<:raw', $file or die; <$fh> };
+    unlink $file;
+
+    my $photo = $e_c->api(POST => "fiches/$fid/photos", $jpeg,
+                          content_type => 'image/jpeg');
+    is $photo->{status}, 201, 'a photo uploaded' or diag $photo->{raw};
+    my $pid = $photo->{json}{id};
+    my $post = $e_c->api(POST => "fiches/$fid/posts", { body => { ops => [
+        { insert => { image => "photo:$pid" } }, { insert => "\n" } ] } });
+    is $post->{status}, 201, 'and shown in a post' or diag $post->{raw};
+
+    my $url = "http://127.0.0.1:$nginx2/api/photos/$pid?size=thumb";
+    warm2($fid, $a_c);
+    my $first = $a_c->api(GET => $url);
+    is $first->{status}, 200, 'the client reads the thumbnail (second node)';
+    my $again = $a_c->api(GET => $url);
+    is $again->{status}, 200, 'again';
+    is $again->{raw}, $first->{raw}, 'the same bytes';
+    is $again->{headers}{etag}, $first->{headers}{etag}, 'the same ETag';
+    is $a_c->api(GET => $url, undef,
+                 headers => { 'If-None-Match' => $first->{headers}{etag} })
+        ->{status}, 304, 'If-None-Match: 304';
+
+    my ($b_c) = client_for(role => 'client');
+    is $b_c->api(GET => $url)->{status}, 404, 'another client: 404';
+
+    is $e_c->api(DELETE => "posts/$post->{json}{id}")->{status}, 204,
+        'the post is deleted (first node)';
+    is_error $a_c->api(GET => $url), 404, 'not_found',
+        'at once, the thumbnail through the second node: 404';
+};
+
+
 subtest 'Redis stopped: nothing answered from memory' => sub {
     my ($a_c, $ua, $fid) = new_client_and_fiche();
     my ($b_c, $ub) = client_for(role => 'client');

@@ -77,16 +77,24 @@ $$;
 -- A rendering of photo p_photo_id for p_user_id, or no row: the fiche's
 -- access rules (its client, employees, administrators, active accounts),
 -- and a client sees only the photos of published posts.  Text columns and
--- the bytes only: the module asks for them in binary format.
-create or replace function api.photo_get(p_user_id bigint,
+-- the bytes, then what a worker keeps to answer the next reads of a
+-- thumbnail itself (live/ngx_http_chantier_known.c): the fiche, its
+-- version and client, whether the photo is in a post.  The module asks
+-- for all of them in binary format.
+create or replace function api.photo_read(p_user_id bigint,
     p_photo_id bigint, p_size text)
-    returns table (content_type text, hash text, bytes bytea)
+    returns table (content_type text, hash text, bytes bytea,
+                   fiche_id text, fiche_version text, client_id text,
+                   published text)
     language sql stable
 as $$
-    select r.content_type, r.hash, r.bytes
+    select r.content_type, r.hash, r.bytes,
+           ph.fiche_id::text, f.version::text, c.client_id::text,
+           (ph.post_id is not null)::text
       from chantier.photos as ph
       join chantier.photo_renderings as r
            on r.photo_id = ph.id and r.size = p_size
+      join chantier.fiches as f on f.id = ph.fiche_id
       join chantier.chantiers as c on c.id = ph.fiche_id
       join chantier.users as u on u.id = p_user_id
      where ph.id = p_photo_id

@@ -28,6 +28,9 @@
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_thread.h"
 #include "../image/ngx_http_chantier_image.h"
+#include "../core/ngx_http_chantier_cache.h"
+#include "../core/ngx_http_chantier_redis.h"
+#include "../live/ngx_http_chantier_known.h"
 
 
 /* what the upload carries from step to step */
@@ -50,6 +53,12 @@ static void ngx_http_chantier_photo_processed(ngx_http_request_t *r,
 static void ngx_http_chantier_photo_store(ngx_http_request_t *r,
     ngx_http_chantier_photo_upload_t *upload);
 static void ngx_http_chantier_photo_free(void *data);
+static ngx_int_t ngx_http_chantier_photo_known(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, int64_t photo_id);
+static void ngx_http_chantier_photo_keep(ngx_http_request_t *r,
+    PGresult *res, ngx_str_t *type, ngx_str_t *hash);
+static void ngx_http_chantier_photo_send(ngx_http_request_t *r,
+    ngx_str_t *type, ngx_str_t *hash, ngx_str_t *body);
 static void ngx_http_chantier_photo_found(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 
@@ -304,13 +313,154 @@ ngx_http_chantier_api_photo_get(ngx_http_request_t *r,
         return;
     }
 
+    if (size.len == 5) {
+        if (ngx_http_chantier_photo_known(r, ctx,
+                ngx_atoof(ctx->id[0].data, ctx->id[0].len))
+            == NGX_OK)
+        {
+            return;
+        }
+
+        ngx_http_chantier_known_mark(&ctx->known_mark,
+                                     NGX_HTTP_CHANTIER_KNOWN_FICHES);
+    }
+
     params[0] = (char *) ctx->session.user_id_text.data;
     params[1] = (char *) ctx->id[0].data;
     params[2] = (char *) size.data;
 
     ngx_http_chantier_api_query_binary(r,
-        "select content_type, hash, bytes from api.photo_get($1, $2, $3)",
+        "select content_type, hash, bytes,"
+        "       fiche_id, fiche_version, client_id, published"
+        "  from api.photo_read($1, $2, $3)",
         3, params, NULL, 1, ngx_http_chantier_photo_found);
+}
+
+
+/*
+ * A thumbnail the worker keeps: its rendering, and where it belongs (the
+ * fiche, its version then, whether the photo was in a post then).  It
+ * serves while the worker knows that fiche at that same version (a newer
+ * one may have taken the photo out of its post or deleted it), and its
+ * access for the user, as GET fiches/{id} does (live/..._known.c).
+ */
+
+typedef struct {
+    int64_t                       fiche_id;
+    int64_t                       fiche_version;
+    ngx_uint_t                    published;
+    size_t                        type_len;
+    size_t                        hash_len;
+    /* then the type, the hash and the bytes */
+} ngx_http_chantier_photo_kept_t;
+
+
+static ngx_int_t
+ngx_http_chantier_photo_known(ngx_http_request_t *r,
+    ngx_http_chantier_ctx_t *ctx, int64_t photo_id)
+{
+    int64_t                          version, client_id;
+    ngx_str_t                        entry, type, hash, body;
+    ngx_uint_t                       fresh;
+    ngx_http_chantier_cache_key_t    key;
+    ngx_http_chantier_cache_doc_t   *doc;
+    ngx_http_chantier_main_conf_t   *mcf;
+    ngx_http_chantier_photo_kept_t   kept;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_chantier_module);
+    ngx_http_chantier_redis_sub_drain(mcf);
+
+    ngx_http_chantier_cache_key(&key, NGX_HTTP_CHANTIER_CACHE_THUMB,
+                                photo_id, 0, 0);
+
+    doc = ngx_http_chantier_cache_get(r, &key);
+    if (doc == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_chantier_cache_body(doc, &entry);
+
+    if (entry.len < sizeof(ngx_http_chantier_photo_kept_t)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(&kept, entry.data, sizeof(ngx_http_chantier_photo_kept_t));
+
+    if (ngx_http_chantier_known_fiche(kept.fiche_id, &version, &client_id,
+                                      &fresh)
+        != NGX_OK
+        || !fresh || version != kept.fiche_version
+        || (ctx->session.role == NGX_HTTP_CHANTIER_ROLE_CLIENT
+            && (client_id != ctx->session.user_id || !kept.published)))
+    {
+        return NGX_DECLINED;
+    }
+
+    type.data = entry.data + sizeof(ngx_http_chantier_photo_kept_t);
+    type.len = kept.type_len;
+    hash.data = type.data + type.len;
+    hash.len = kept.hash_len;
+    body.data = hash.data + hash.len;
+    body.len = entry.len - sizeof(ngx_http_chantier_photo_kept_t)
+               - type.len - hash.len;
+
+    ngx_http_chantier_photo_send(r, &type, &hash, &body);
+
+    return NGX_OK;
+}
+
+
+/* what photo_read answered, kept for the next reads of a thumbnail */
+
+static void
+ngx_http_chantier_photo_keep(ngx_http_request_t *r, PGresult *res,
+    ngx_str_t *type, ngx_str_t *hash)
+{
+    u_char                          *entry, *p;
+    size_t                           len;
+    ngx_http_chantier_ctx_t         *ctx;
+    ngx_http_chantier_cache_key_t    key;
+    ngx_http_chantier_photo_kept_t   kept;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    kept.fiche_id = ngx_atoof((u_char *) PQgetvalue(res, 0, 3),
+                              PQgetlength(res, 0, 3));
+    kept.fiche_version = ngx_atoof((u_char *) PQgetvalue(res, 0, 4),
+                                   PQgetlength(res, 0, 4));
+    kept.published = (PQgetlength(res, 0, 6) == 4);     /* "true" */
+    kept.type_len = type->len;
+    kept.hash_len = hash->len;
+
+    if (kept.fiche_id <= 0 || kept.fiche_version <= 0) {
+        return;
+    }
+
+    /* the fiche's access too, if nothing was heard meanwhile */
+    ngx_http_chantier_known_fiche_put(&ctx->known_mark, kept.fiche_id,
+        kept.fiche_version,
+        ngx_atoof((u_char *) PQgetvalue(res, 0, 5), PQgetlength(res, 0, 5)));
+
+    len = sizeof(ngx_http_chantier_photo_kept_t) + type->len + hash->len
+          + PQgetlength(res, 0, 2);
+
+    entry = ngx_alloc(len, r->connection->log);
+    if (entry == NULL) {
+        return;
+    }
+
+    p = ngx_cpymem(entry, &kept, sizeof(ngx_http_chantier_photo_kept_t));
+    p = ngx_cpymem(p, type->data, type->len);
+    p = ngx_cpymem(p, hash->data, hash->len);
+    ngx_memcpy(p, PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2));
+
+    ngx_http_chantier_cache_key(&key, NGX_HTTP_CHANTIER_CACHE_THUMB,
+                                ngx_atoof(ctx->id[0].data, ctx->id[0].len),
+                                0, 0);
+
+    if (ngx_http_chantier_cache_adopt(r, &key, entry, len) == NULL) {
+        ngx_free(entry);
+    }
 }
 
 
@@ -318,13 +468,13 @@ static void
 ngx_http_chantier_photo_found(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t  type, hash, body;
+    ngx_str_t  type, hash, body, size;
 
     if (ngx_http_chantier_api_binary_result(r, res, rc, "photo") != NGX_OK) {
         return;
     }
 
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) != 1 || PQnfields(res) != 7) {
         ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                      "Cette photo n'existe pas.");
         return;
@@ -332,19 +482,16 @@ ngx_http_chantier_photo_found(ngx_http_request_t *r, PGresult *res,
 
     /* binary format: text columns are their bytes, bytea its bytes */
     if (ngx_http_chantier_api_value(r, res, 0, &type) != NGX_OK
-        || ngx_http_chantier_api_value(r, res, 1, &hash) != NGX_OK
-        || ngx_http_chantier_set_etag_text(r, &hash) != NGX_OK)
+        || ngx_http_chantier_api_value(r, res, 1, &hash) != NGX_OK)
     {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ngx_http_chantier_etag_matches_text(
-            ngx_http_chantier_header_in(r, "If-None-Match"), &hash))
+    if (ngx_http_arg(r, (u_char *) "size", 4, &size) == NGX_OK
+        && size.len == 5 && ngx_strncmp(size.data, "thumb", 5) == 0)
     {
-        ngx_http_chantier_send_bytes(r, NGX_HTTP_NOT_MODIFIED, &type,
-                                     &ngx_http_chantier_photo_cache, NULL);
-        return;
+        ngx_http_chantier_photo_keep(r, res, &type, &hash);
     }
 
     body.len = PQgetlength(res, 0, 2);
@@ -357,6 +504,29 @@ ngx_http_chantier_photo_found(ngx_http_request_t *r, PGresult *res,
 
     ngx_memcpy(body.data, PQgetvalue(res, 0, 2), body.len);
 
-    ngx_http_chantier_send_bytes(r, NGX_HTTP_OK, &type,
-                                 &ngx_http_chantier_photo_cache, &body);
+    ngx_http_chantier_photo_send(r, &type, &hash, &body);
+}
+
+
+/* a rendering, or 304 when If-None-Match names its hash */
+
+static void
+ngx_http_chantier_photo_send(ngx_http_request_t *r, ngx_str_t *type,
+    ngx_str_t *hash, ngx_str_t *body)
+{
+    if (ngx_http_chantier_set_etag_text(r, hash) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_http_chantier_etag_matches_text(
+            ngx_http_chantier_header_in(r, "If-None-Match"), hash))
+    {
+        ngx_http_chantier_send_bytes(r, NGX_HTTP_NOT_MODIFIED, type,
+                                     &ngx_http_chantier_photo_cache, NULL);
+        return;
+    }
+
+    ngx_http_chantier_send_bytes(r, NGX_HTTP_OK, type,
+                                 &ngx_http_chantier_photo_cache, body);
 }

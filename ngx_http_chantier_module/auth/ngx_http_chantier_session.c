@@ -104,7 +104,7 @@ ngx_http_chantier_session_authenticate(ngx_http_request_t *r,
             return;
         }
 
-        ngx_http_chantier_known_mark(&ctx->session_mark,
+        ngx_http_chantier_known_mark(&ctx->known_mark,
                                      NGX_HTTP_CHANTIER_KNOWN_SESSIONS);
     }
 
@@ -219,7 +219,7 @@ ngx_http_chantier_session_found(ngx_http_request_t *r, redisReply *reply,
     ctx->authenticated = 1;
 
     if (ctx->route->flags & NGX_HTTP_CHANTIER_ROUTE_KNOWN) {
-        ngx_http_chantier_known_session_put(&ctx->session_mark,
+        ngx_http_chantier_known_session_put(&ctx->known_mark,
                                             &ctx->session);
     }
 

@@ -25,7 +25,9 @@ typedef struct ngx_http_chantier_cache_doc_s  ngx_http_chantier_cache_doc_t;
 typedef enum {
     NGX_HTTP_CHANTIER_CACHE_FICHE = 0,    /* GET fiches/{id} */
     NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP,   /* the same, gzip */
-    NGX_HTTP_CHANTIER_CACHE_PDF           /* GET fiches/{id}/pdf */
+    NGX_HTTP_CHANTIER_CACHE_PDF,          /* GET fiches/{id}/pdf */
+    NGX_HTTP_CHANTIER_CACHE_THUMB         /* GET photos/{id}?size=thumb:
+                                             id the photo's, version 0 */
 } ngx_http_chantier_cache_kind_e;
 
 
