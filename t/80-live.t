@@ -19,6 +19,7 @@ use Time::HiRes qw(sleep time);
 
 use lib 't/lib';
 use ChantierTest;
+use ChantierStream;
 
 my $EVENT_WAIT = 2;     # s: "within a second" (SPEC 3), with some slack
 my $QUIET = 1;          # s: how long "no event" is watched
@@ -76,7 +77,7 @@ sub gets_event {
 
 sub no_event {
     my ($streams, $name) = @_;
-    my @got = Stream::quiet($QUIET, @$streams);
+    my @got = ChantierStream::quiet($QUIET, @$streams);
     is scalar(@got), 0, "$name: no event within $QUIET s"
         or diag explain \@got;
 }
@@ -100,7 +101,7 @@ sub stays_open {
 my ($sa, $se);
 
 subtest 'an open stream: headers, first bytes' => sub {
-    $sa = Stream->open($a_c, $fid);
+    $sa = ChantierStream->open($a_c, $fid);
 
     is $sa->{status}, 200, 'client opens the stream of their fiche: 200'
         or diag $sa->{head};
@@ -116,7 +117,7 @@ subtest 'an open stream: headers, first bytes' => sub {
         or diag $sa->{data};
     is $sa->{retry} // '', 2000, 'retry: 2000 ms';
 
-    $se = Stream->open($e_c, $fid);
+    $se = ChantierStream->open($e_c, $fid);
     is $se->{status}, 200, 'an employee opens the client\'s fiche: 200';
 
     no_event([$sa, $se], 'no Last-Event-ID, no change');
@@ -124,7 +125,7 @@ subtest 'an open stream: headers, first bytes' => sub {
 
 
 subtest 'HEAD: the headers of a stream, and nothing after them' => sub {
-    my $h = Stream->open($a_c, $fid, method => 'HEAD');
+    my $h = ChantierStream->open($a_c, $fid, method => 'HEAD');
 
     is $h->{status}, 200, 'HEAD events: 200' or diag $h->{head};
     like $h->{headers}{'content-type'} // '', qr{^text/event-stream\b},
@@ -193,8 +194,8 @@ subtest 'an event after every kind of change' => sub {
 
 
 subtest 'access' => sub {
-    my $other = Stream->open($b_c, $fid);
-    my $none = Stream->open($b_c, $nofiche);
+    my $other = ChantierStream->open($b_c, $fid);
+    my $none = ChantierStream->open($b_c, $nofiche);
 
     is $other->{status}, 404, 'another client\'s fiche: 404';
     like $other->{headers}{'content-type'} // '', qr{^application/json},
@@ -206,19 +207,19 @@ subtest 'access' => sub {
         'another client\'s fiche: the same answer as a fiche that does not'
         . ' exist';
 
-    my $anon = Stream->open(undef, $fid);
+    my $anon = ChantierStream->open(undef, $fid);
     is $anon->{status}, 401, 'no session: 401';
     is json_decode($anon->{body} // '')->{error}{code}, 'not_logged_in',
         'no session: not_logged_in';
 
-    my $unknown = Stream->open($e_c, $nofiche);
+    my $unknown = ChantierStream->open($e_c, $nofiche);
     is $unknown->{status}, 404, 'employee, a fiche that does not exist: 404';
     like $unknown->{headers}{'content-type'} // '', qr{^application/json},
         'unknown fiche: JSON';
 
-    my $eg = Stream->open($e_c, $gid);
+    my $eg = ChantierStream->open($e_c, $gid);
     is $eg->{status}, 200, 'an employee opens any fiche: 200';
-    my $own = Stream->open($b_c, $gid);
+    my $own = ChantierStream->open($b_c, $gid);
     is $own->{status}, 200, 'the other client opens their own fiche: 200';
     $_->close for $other, $none, $anon, $unknown, $eg, $own;
 };
@@ -227,11 +228,11 @@ subtest 'access' => sub {
 subtest 'catch-up: Last-Event-ID, ?since=' => sub {
     my $v = fiche_version($e_c, $fid);
 
-    my $old = Stream->open($a_c, $fid,
+    my $old = ChantierStream->open($a_c, $fid,
         headers => { 'Last-Event-ID' => $v - 1 });
-    my $zero = Stream->open($a_c, $fid,
+    my $zero = ChantierStream->open($a_c, $fid,
         headers => { 'Last-Event-ID' => 0 });
-    my $since = Stream->open($a_c, $fid, query => '?since=' . ($v - 1));
+    my $since = ChantierStream->open($a_c, $fid, query => '?since=' . ($v - 1));
 
     is $old->{status}, 200, 'Last-Event-ID older: 200';
     gets_event($old, $v, "Last-Event-ID: " . ($v - 1)
@@ -239,9 +240,9 @@ subtest 'catch-up: Last-Event-ID, ?since=' => sub {
     gets_event($zero, $v, "Last-Event-ID: 0 -> the current version $v");
     gets_event($since, $v, "?since=" . ($v - 1) . " -> the current version");
 
-    my $same = Stream->open($a_c, $fid,
+    my $same = ChantierStream->open($a_c, $fid,
         headers => { 'Last-Event-ID' => $v });
-    my $same_q = Stream->open($a_c, $fid, query => "?since=$v");
+    my $same_q = ChantierStream->open($a_c, $fid, query => "?since=$v");
     is $same->{status}, 200, 'Last-Event-ID current: 200';
     is $same_q->{status}, 200, '?since= current: 200';
     no_event([$same, $same_q, $old, $zero, $since],
@@ -264,7 +265,7 @@ subtest 'a second nginx instance, the same PostgreSQL and Redis' => sub {
         eval { start_nginx2($port); $nginx2 = $port; 1 }
             or skip "second nginx did not start: $@", 4;
 
-        my $s2 = Stream->open($a_c, $fid, port => $nginx2);
+        my $s2 = ChantierStream->open($a_c, $fid, port => $nginx2);
         is $s2->{status}, 200, "a stream on the second nginx (port $nginx2)";
 
         my $v = change('Vu par l\'autre instance');
@@ -300,12 +301,12 @@ subtest 'a second nginx instance, the same PostgreSQL and Redis' => sub {
 # Several streams, so that both workers most likely hold some.
 
 subtest 'Redis restarted' => sub {
-    my @s = ($sa, map { Stream->open($a_c, $fid) } 1 .. 5);
+    my @s = ($sa, map { ChantierStream->open($a_c, $fid) } 1 .. 5);
     is scalar(grep { $_->{status} == 200 } @s), 6, 'six streams open';
     my $v = fiche_version($e_c, $fid);
 
     stop_redis();
-    Stream::quiet(0.5, @s);
+    ChantierStream::quiet(0.5, @s);
     is scalar(grep { $_->{ended} } @s), 0,
         'Redis stopped: the streams stay open';
 
@@ -324,12 +325,12 @@ subtest 'Redis restarted' => sub {
         timeout => 10), 'Redis back: the API answers';
 
     # the pages reconnect with the version they have: nothing is missed
-    $s[$_] = Stream->open($a_c, $fid, headers => { 'Last-Event-ID' => $v })
+    $s[$_] = ChantierStream->open($a_c, $fid, headers => { 'Last-Event-ID' => $v })
         for 0 .. $#s;
     is scalar(grep { $_->{status} == 200 } @s), 6, 'six streams again';
 
     my $m = change('Pendant que les pages se reconnectent');
-    my $stale = Stream->open($a_c, $fid, headers => { 'Last-Event-ID' => $v });
+    my $stale = ChantierStream->open($a_c, $fid, headers => { 'Last-Event-ID' => $v });
     my $ev = $stale->next_event(3);
     is $ev && $ev->{id}, $m, 'a page that reconnects late catches up'
         . " (Last-Event-ID $v, now $m)";
@@ -350,7 +351,7 @@ subtest 'the end of a session: logout' => sub {
     my $c2 = client();
     is $c2->login($ua->{login}, $ua->{password})->{status}, 200,
         'the client logs in a second time';
-    my $s2 = Stream->open($c2, $fid);
+    my $s2 = ChantierStream->open($c2, $fid);
     is $s2->{status}, 200, 'a stream of the second session';
 
     my $cookie = $c2->cookie('chantier_session');
@@ -360,7 +361,7 @@ subtest 'the end of a session: logout' => sub {
     is $how, 'last chunk', 'logout: the stream ends properly (last chunk)'
         if $how;
     $c2->set_cookie(chantier_session => $cookie);
-    is(Stream->open($c2, $fid)->{status}, 401,
+    is(ChantierStream->open($c2, $fid)->{status}, 401,
         'logout: the page reconnecting with that session gets 401');
     stays_open($sa, 'logout of another session of the same user');
 
@@ -374,7 +375,7 @@ subtest 'the end of a session: a new login from the same browser' => sub {
     my $c3 = client();
     is $c3->login($ua->{login}, $ua->{password})->{status}, 200,
         'the client logs in a second time';
-    my $s3 = Stream->open($c3, $fid);
+    my $s3 = ChantierStream->open($c3, $fid);
     is $s3->{status}, 200, 'a stream of that session';
 
     # the browser logs in again, sending its cookie: that session ends
@@ -395,7 +396,7 @@ subtest 'a session that ended while the subscriber was away' => sub {
     my $c4 = client();
     is $c4->login($ua->{login}, $ua->{password})->{status}, 200,
         'the client logs in a second time';
-    my $s4 = Stream->open($c4, $fid);
+    my $s4 = ChantierStream->open($c4, $fid);
     is $s4->{status}, 200, 'a stream of that session';
 
     # the subscribers drop; the session goes without its message, as a
@@ -406,10 +407,10 @@ subtest 'a session that ended while the subscriber was away' => sub {
     is redis_cli('del', $key), 1, 'the session is gone from Redis, unheard';
 
     my $how = ends($s4, 'once resubscribed, the stream', 8);
-    is(Stream->open($c4, $fid)->{status}, 401,
+    is(ChantierStream->open($c4, $fid)->{status}, 401,
         'its page reconnecting gets 401') if $how;
     $sa->wait_end(8);
-    $sa = Stream->open($a_c, $fid) if $sa->{ended};
+    $sa = ChantierStream->open($a_c, $fid) if $sa->{ended};
     is $sa->{status}, 200, 'the first session\'s page reconnects: 200';
 };
 
@@ -419,8 +420,8 @@ subtest 'a chantier given to another client' => sub {
     my ($cb, $ub2) = client_for(role => 'client');
     my $h = create_chantier(client_id => $ua2->{id});
 
-    my $sa2 = Stream->open($ca, $h->{id});
-    my $se2 = Stream->open($e_c, $h->{id});
+    my $sa2 = ChantierStream->open($ca, $h->{id});
+    my $se2 = ChantierStream->open($e_c, $h->{id});
     is $sa2->{status}, 200, 'the client opens the stream of their fiche';
     my $v = fiche_version($e_c, $h->{id});
 
@@ -430,11 +431,11 @@ subtest 'a chantier given to another client' => sub {
         or diag $r->{raw};
 
     my $how = ends($sa2, 'the former client\'s stream', 3);
-    is(Stream->open($ca, $h->{id}, headers => { 'Last-Event-ID' => $v })
+    is(ChantierStream->open($ca, $h->{id}, headers => { 'Last-Event-ID' => $v })
            ->{status}, 404, 'its page reconnecting gets 404') if $how;
     ends($se2, 'the employee\'s stream ends too, to be checked again', 3);
 
-    my $sb2 = Stream->open($cb, $h->{id}, headers => { 'Last-Event-ID' => $v });
+    my $sb2 = ChantierStream->open($cb, $h->{id}, headers => { 'Last-Event-ID' => $v });
     is $sb2->{status}, 200, 'the new client opens it';
     my $ev = $sb2->next_event(3);
     ok $ev && $ev->{id} > $v, 'and catches up with the changed header';
@@ -448,8 +449,8 @@ subtest 'the end of a session: password change' => sub {
     is $y->login($u->{login}, $u->{password})->{status}, 200,
         'employee: a second session';
 
-    my $sx = Stream->open($x, $fid);
-    my $sy = Stream->open($y, $fid);
+    my $sx = ChantierStream->open($x, $fid);
+    my $sy = ChantierStream->open($y, $fid);
     is $sx->{status} . $sy->{status}, '200200', 'a stream in each session';
 
     my $r = $y->api(POST => 'me/password', {
@@ -462,7 +463,7 @@ subtest 'the end of a session: password change' => sub {
     ends($sx, 'password changed elsewhere: the other session\'s stream');
     stays_open($sy, 'password changed: the stream of the session that'
         . ' changed it');
-    is(Stream->open($x, $fid)->{status}, 401,
+    is(ChantierStream->open($x, $fid)->{status}, 401,
         'password changed: the other session reconnecting gets 401');
 
     my $v = change('Après le changement de mot de passe');
@@ -477,8 +478,8 @@ subtest 'the end of a session: deactivation' => sub {
     is $y->login($u->{login}, $u->{password})->{status}, 200,
         'employee to deactivate: a second session';
 
-    my @s = (Stream->open($x, $fid), Stream->open($x, $fid),
-             Stream->open($y, $fid));
+    my @s = (ChantierStream->open($x, $fid), ChantierStream->open($x, $fid),
+             ChantierStream->open($y, $fid));
     is scalar(grep { $_->{status} == 200 } @s), 3, 'three streams open';
 
     my $r = $admin->api(PATCH => "admin/users/$u->{id}",
@@ -493,7 +494,7 @@ subtest 'the end of a session: deactivation' => sub {
 subtest 'the end of a session: a new password from an administrator' => sub {
     my ($x, $u) = client_for(role => 'client');
     my $hid = create_chantier(client_id => $u->{id})->{id};
-    my $sx = Stream->open($x, $hid);
+    my $sx = ChantierStream->open($x, $hid);
     is $sx->{status}, 200, 'a client\'s stream';
 
     my $r = $admin->api(PATCH => "admin/users/$u->{id}",
@@ -509,7 +510,7 @@ subtest 'the end of a session: a new password from an administrator' => sub {
 subtest 'per-user cap: chantier_events_per_user (10) per worker' => sub {
     my ($c) = client_for(role => 'employee');
 
-    my @s = map { Stream->open($c, $fid) } 1 .. 25;
+    my @s = map { ChantierStream->open($c, $fid) } 1 .. 25;
     my @ok = grep { $_->{status} == 200 } @s;
     my @many = grep { $_->{status} == 429 } @s;
 
@@ -534,7 +535,7 @@ subtest 'per-user cap: chantier_events_per_user (10) per worker' => sub {
     my @again;
     my $all = wait_until(sub {
         $_->close for @again;
-        @again = map { Stream->open($c, $fid) } 1 .. 10;
+        @again = map { ChantierStream->open($c, $fid) } 1 .. 10;
         10 == grep { $_->{status} == 200 } @again;
     }, timeout => 3, interval => 0.2);
     ok $all, 'after closing them, 10 new streams of that user: all 200';
@@ -542,7 +543,7 @@ subtest 'per-user cap: chantier_events_per_user (10) per worker' => sub {
 
     # the same 25 sent at once, as many tabs reconnecting together: the
     # cap holds for requests still waiting for their access check too
-    @s = map { Stream->open($c, $fid, later => 1) } 1 .. 25;
+    @s = map { ChantierStream->open($c, $fid, later => 1) } 1 .. 25;
     $_->read_head for @s;
     @ok = grep { $_->{status} == 200 } @s;
     @many = grep { $_->{status} == 429 } @s;
@@ -565,8 +566,8 @@ subtest 'a slow reader is dropped' => sub {
     my $hid = create_chantier(client_id => $ua->{id})->{id};
     my $base = fiche_version($e_c, $hid);
 
-    my $slow = Stream->open($a_c, $hid, rcvbuf => 1024);
-    my $fine = Stream->open($a_c, $hid);
+    my $slow = ChantierStream->open($a_c, $hid, rcvbuf => 1024);
+    my $fine = ChantierStream->open($a_c, $hid);
     is $slow->{status} . $fine->{status}, '200200',
         'a slow and a normal reader';
 
@@ -611,7 +612,7 @@ subtest 'a slow reader is dropped' => sub {
 
     # its page reconnects (the published versions were not real ones: the
     # fiche is still at $base)
-    my $back = Stream->open($a_c, $hid, headers => {
+    my $back = ChantierStream->open($a_c, $hid, headers => {
         'Last-Event-ID' => $base });
     is $back->{status}, 200, 'the dropped reader reconnects';
     my $r = $e_c->api(POST => "fiches/$hid/posts", { body => delta('Après') });
@@ -622,7 +623,7 @@ subtest 'a slow reader is dropped' => sub {
 
 
 subtest 'nginx reload: streams end properly, new ones work' => sub {
-    my $s2 = Stream->open($a_c, $fid);
+    my $s2 = ChantierStream->open($a_c, $fid);
     is $s2->{status}, 200, 'a second stream before the reload';
 
     reload_nginx();
@@ -634,7 +635,7 @@ subtest 'nginx reload: streams end properly, new ones work' => sub {
             . ' chunk) within 3 s';
     }
 
-    my $new = Stream->open($a_c, $fid);
+    my $new = ChantierStream->open($a_c, $fid);
     is $new->{status}, 200, 'after the reload: a new stream 200';
     my $v = change('Après le rechargement');
     gets_event($new, $v, "after the reload: the new stream gets $v");
@@ -666,214 +667,3 @@ sub publish_versions {
     print $cli "PUBLISH chantier:fiche:$id $_\r\n" for $from .. $to;
     CORE::close($cli) or diag "redis-cli --pipe: status $?";
 }
-
-
-# One event stream read as EventSource would: an HTTP/1.1 GET on a socket
-# of its own, the chunked body decoded, the SSE frames parsed.
-#
-#   my $s = Stream->open($client, $fiche_id, headers => {...},
-#                        query => '?since=3', port => 8081, rcvbuf => 1024);
-#   $s->{status}, $s->{headers}{...}, $s->{body} (an answer that is no
-#   stream), $s->{data} (the stream so far), $s->{retry}
-#   $s->next_event($timeout)       { id, event, data } or undef
-#   $s->wait_end($timeout)         'last chunk', 'eof', 'reset' or undef
-#   $s->{ended}                    the same, once seen
-
-package Stream;
-
-use strict;
-use warnings;
-
-use Errno qw(EAGAIN EINTR);
-use IO::Socket::INET;
-use Socket qw(SOL_SOCKET SO_RCVBUF inet_aton pack_sockaddr_in);
-use Time::HiRes qw(time);
-
-sub open {
-    my ($class, $client, $fiche, %o) = @_;
-
-    my ($default_port) = $ENV{CHANTIER_URL} =~ m{:(\d+)}
-        or die 'CHANTIER_URL without a port';
-    my $port = $o{port} // $default_port;
-
-    my $sock = IO::Socket::INET->new(Proto => 'tcp')
-        or die "socket: $!";
-    if ($o{rcvbuf}) {
-        setsockopt($sock, SOL_SOCKET, SO_RCVBUF, $o{rcvbuf})
-            or die "SO_RCVBUF: $!";
-    }
-    $sock->connect(pack_sockaddr_in($port, inet_aton('127.0.0.1')))
-        or die "connect 127.0.0.1:$port: $!";
-
-    my %h = (Host => "127.0.0.1:$port", Accept => 'text/event-stream',
-             'Cache-Control' => 'no-cache', %{ $o{headers} // {} });
-    my $cookie = $client && $client->cookie('chantier_session');
-    $h{Cookie} = "chantier_session=$cookie" if defined $cookie;
-
-    my $req = ($o{method} // 'GET') . " /api/fiches/$fiche/events"
-        . ($o{query} // '')
-        . " HTTP/1.1\r\n" . join('', map { "$_: $h{$_}\r\n" } sort keys %h)
-        . "\r\n";
-    syswrite $sock, $req;
-
-    my $self = bless { sock => $sock, raw => '', data => '', frames => '',
-                       events => [], status => 0, headers => {} }, $class;
-
-    return $o{later} ? $self : $self->read_head;
-}
-
-# the answer's head (and a whole body if it is no stream); open() calls it
-# unless told "later => 1"
-sub read_head {
-    my ($self) = @_;
-
-    my $deadline = time + 5;
-    while ($self->{raw} !~ /\r\n\r\n/ && !$self->{ended}
-           && time < $deadline)
-    {
-        $self->_read(0.2);
-    }
-
-    $self->{raw} =~ s/^(.*?)\r\n\r\n//s or return $self;
-    $self->{head} = $1;
-    my ($status, @lines) = split /\r\n/, $self->{head};
-    ($self->{status}) = $status =~ m{^HTTP/1\.\d (\d{3})};
-    for (@lines) {
-        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
-        $self->{headers}{lc $k} = $v;
-    }
-
-    $self->{chunked} =
-        lc($self->{headers}{'transfer-encoding'} // '') eq 'chunked';
-
-    # an answer of known length (an error): read it whole
-    if (defined(my $len = $self->{headers}{'content-length'})) {
-        $self->_read(0.2) while length $self->{raw} < $len && !$self->{ended}
-                                && time < $deadline;
-        $self->{body} = substr $self->{raw}, 0, $len;
-        $self->{raw} = '';
-        return $self;
-    }
-
-    # an error answer sent chunked: read it whole
-    if ($self->{status} != 200 && $self->{chunked}) {
-        $self->pump(0.1) until $self->{ended} || time > $deadline;
-        $self->{body} = $self->{data};
-        return $self;
-    }
-
-    $self->_decode;
-    return $self;
-}
-
-# reads what comes within $timeout s (at least one read attempt)
-sub pump {
-    my ($self, $timeout) = @_;
-    my $deadline = time + $timeout;
-    do {
-        $self->_read($deadline - time);
-        $self->_decode;
-    } while (!$self->{ended} && time < $deadline);
-}
-
-sub _read {
-    my ($self, $timeout) = @_;
-
-    return if $self->{ended};
-    $timeout = 0 if $timeout < 0;
-
-    my $rin = '';
-    vec($rin, fileno $self->{sock}, 1) = 1;
-    my $n = select(my $rout = $rin, undef, undef, $timeout);
-    return if $n <= 0;
-
-    my $got = sysread $self->{sock}, my $buf, 65536;
-    if (!defined $got) {
-        return if $! == EAGAIN || $! == EINTR;
-        $self->{ended} = 'reset';
-    } elsif ($got == 0) {
-        $self->{ended} = 'eof';
-    } else {
-        $self->{raw} .= $buf;
-    }
-}
-
-sub _decode {
-    my ($self) = @_;
-
-    return unless $self->{status};
-
-    if (!$self->{chunked}) {
-        $self->{frames} .= $self->{raw};
-        $self->{data} .= $self->{raw};
-        $self->{raw} = '';
-    }
-
-    while ($self->{chunked} && !$self->{last}) {
-        $self->{raw} =~ /^([0-9a-fA-F]+)[^\r\n]*\r\n/ or last;
-        my $size = hex $1;
-        my $hlen = length $&;
-        if ($size == 0) {
-            $self->{last} = 1;
-            $self->{ended} = 'last chunk';
-            last;
-        }
-        last if length $self->{raw} < $hlen + $size + 2;
-        my $chunk = substr $self->{raw}, $hlen, $size;
-        substr($self->{raw}, 0, $hlen + $size + 2) = '';
-        $self->{data} .= $chunk;
-        $self->{frames} .= $chunk;
-    }
-
-    while ($self->{frames} =~ s/^(.*?)\n\n//s) {
-        my %ev;
-        for my $line (split /\n/, $1) {
-            next if $line =~ /^:/;
-            my ($k, $v) = $line =~ /^([^:]+):? ?(.*)$/ or next;
-            if ($k eq 'retry') {
-                $self->{retry} = $v;
-            } elsif ($k eq 'data') {
-                $ev{data} = defined $ev{data} ? "$ev{data}\n$v" : $v;
-            } else {
-                $ev{$k} = $v;
-            }
-        }
-        push @{ $self->{events} }, \%ev if exists $ev{data};
-    }
-}
-
-sub next_event {
-    my ($self, $timeout) = @_;
-    my $deadline = time + $timeout;
-    $self->pump(0);
-    while (!@{ $self->{events} } && !$self->{ended} && time < $deadline) {
-        $self->pump(0.05);
-    }
-    return shift @{ $self->{events} };
-}
-
-sub wait_end {
-    my ($self, $timeout) = @_;
-    my $deadline = time + $timeout;
-    do { $self->pump(0.05) } while !$self->{ended} && time < $deadline;
-    return $self->{ended};
-}
-
-# watches streams for $seconds; returns (and takes) the events they got
-sub quiet {
-    my ($seconds, @streams) = @_;
-    my $deadline = time + $seconds;
-    while (time < $deadline) {
-        $_->pump(0.02) for @streams;
-    }
-    return map { my @e = @{ $_->{events} }; $_->{events} = []; @e } @streams;
-}
-
-sub close {
-    my ($self) = @_;
-    CORE::close($self->{sock}) if $self->{sock};
-    delete $self->{sock};
-    $self->{ended} //= 'closed';
-}
-
-1;

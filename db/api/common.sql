@@ -742,6 +742,23 @@ as $$
        and (u.role in ('employee', 'admin') or c.client_id = u.id)
 $$;
 
+-- For an event stream of fiche p_fiche_id: its version, as above, and how
+-- p_user_id appears to the fiche's other viewers (presence), as the JSON
+-- object {"id", "name", "role"}.  No row when the user may not see it.
+create or replace function api.fiche_stream(p_user_id bigint, p_role text,
+    p_fiche_id bigint)
+    returns table (version bigint, viewer text)
+    language sql stable
+as $$
+    select api.fiche_version(p_user_id, p_role, p_fiche_id),
+           jsonb_build_object('id', u.id,
+                              'name', api.user_name(u),
+                              'role', u.role)::text
+      from chantier.users as u
+     where u.id = p_user_id
+       and api.fiche_version(p_user_id, p_role, p_fiche_id) is not null
+$$;
+
 -- Records a change of fiche p_fiche_id and returns its new version.  Its
 -- finished_at becomes the time of its latest non-cancelled post when that
 -- post finishes the chantier, else null.

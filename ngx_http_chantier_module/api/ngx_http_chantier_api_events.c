@@ -57,7 +57,8 @@ ngx_http_chantier_api_fiche_events(ngx_http_request_t *r,
     params[2] = (char *) ctx->id[0].data;
 
     ngx_http_chantier_api_query(r,
-        "select api.fiche_version($1, $2, $3)", 3, params,
+        "select version, viewer from api.fiche_stream($1, $2, $3)",
+        3, params,
         ngx_http_chantier_events_versioned);
 }
 
@@ -67,6 +68,7 @@ ngx_http_chantier_events_versioned(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
     off_t                     version;
+    ngx_str_t                 viewer;
     ngx_http_chantier_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
@@ -76,7 +78,9 @@ ngx_http_chantier_events_versioned(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+    if (PQntuples(res) != 1 || PQnfields(res) != 2
+        || PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1))
+    {
         ngx_http_chantier_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                      "Cette fiche n'existe pas.");
         return;
@@ -85,8 +89,12 @@ ngx_http_chantier_events_versioned(ngx_http_request_t *r, PGresult *res,
     version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
                         PQgetlength(res, 0, 0));
 
+    viewer.data = (u_char *) PQgetvalue(res, 0, 1);
+    viewer.len = PQgetlength(res, 0, 1);
+
     rc = ngx_http_chantier_live_start(r, ctx, version,
-                                      ngx_http_chantier_events_last_id(r));
+                                      ngx_http_chantier_events_last_id(r),
+                                      &viewer);
 
     if (rc == NGX_DECLINED && (ngx_exiting || ngx_terminate)) {
         ngx_http_chantier_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,

@@ -28,6 +28,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_chantier_live.h"
+#include "ngx_http_chantier_presence.h"
 #include "../core/ngx_http_chantier_redis.h"
 #include "../core/ngx_http_chantier_http.h"
 
@@ -36,8 +37,8 @@
 #define NGX_HTTP_CHANTIER_LIVE_EXIT_WATCH   1000
 #define NGX_HTTP_CHANTIER_LIVE_EVENT_SIZE   128
 #define NGX_HTTP_CHANTIER_LIVE_BACKLOG      16
+#define NGX_HTTP_CHANTIER_LIVE_UNACKED      10000
 
-#define NGX_HTTP_CHANTIER_FICHE_CHANNEL     "chantier:fiche:"
 #define NGX_HTTP_CHANTIER_SESSION_CHANNEL   "chantier:session-end"
 
 
@@ -49,6 +50,7 @@ typedef struct {
     ngx_uint_t                        subscribed;   /* unsigned:1 */
     ngx_event_t                       heartbeat;
     ngx_event_t                       exit_watch;
+    ngx_event_t                       presence_refresh;
     ngx_log_t                        *log;
 } ngx_http_chantier_live_t;
 
@@ -56,6 +58,7 @@ typedef struct {
 typedef struct {
     ngx_rbtree_node_t                 node;         /* key: the fiche id */
     ngx_queue_t                       streams;
+    ngx_http_chantier_presence_t      presence;
 } ngx_http_chantier_live_fiche_t;
 
 
@@ -71,9 +74,13 @@ typedef struct {
     time_t                            expires;
     ngx_chain_t                      *free;
     ngx_chain_t                      *busy;
+    ngx_buf_t                        *presence;     /* its event, any size */
     unsigned                          closed:1;
     unsigned                          pending:1;    /* reserved, not started */
     unsigned                          ended:1;      /* ... and already over */
+    unsigned                          joined:1;     /* counted as a viewer */
+    unsigned                          presence_sent:1;
+    unsigned                          presence_due:1; /* changed meanwhile */
 } ngx_http_chantier_live_stream_t;
 
 
@@ -82,6 +89,8 @@ static void ngx_http_chantier_live_message(ngx_str_t *channel,
 static void ngx_http_chantier_live_subscribed(void *data);
 static void ngx_http_chantier_live_fiche_changed(
     ngx_http_chantier_live_t *live, int64_t id, int64_t version);
+static void ngx_http_chantier_live_presence_changed(
+    ngx_http_chantier_live_t *live, int64_t id, ngx_str_t *set);
 static void ngx_http_chantier_live_session_ended(
     ngx_http_chantier_live_t *live, ngx_str_t *payload);
 static ngx_int_t ngx_http_chantier_live_register(
@@ -91,8 +100,12 @@ static void ngx_http_chantier_live_unregister(
     ngx_http_chantier_live_stream_t *stream);
 static void ngx_http_chantier_live_send_version(
     ngx_http_chantier_live_stream_t *stream);
+static void ngx_http_chantier_live_send_presence(
+    ngx_http_chantier_live_stream_t *stream);
 static void ngx_http_chantier_live_send(
     ngx_http_chantier_live_stream_t *stream, u_char *data, size_t len);
+static void ngx_http_chantier_live_output(
+    ngx_http_chantier_live_stream_t *stream, ngx_chain_t *cl);
 static void ngx_http_chantier_live_writer(ngx_http_request_t *r);
 static void ngx_http_chantier_live_flushed(
     ngx_http_chantier_live_stream_t *stream, ngx_int_t rc);
@@ -101,10 +114,16 @@ static void ngx_http_chantier_live_close(
 static void ngx_http_chantier_live_cleanup(void *data);
 static void ngx_http_chantier_live_heartbeat(ngx_event_t *ev);
 static void ngx_http_chantier_live_exit_watch(ngx_event_t *ev);
+static void ngx_http_chantier_live_presence_refresh(ngx_event_t *ev);
+static ngx_http_chantier_live_fiche_t *ngx_http_chantier_live_fiche(
+    ngx_http_chantier_live_t *live, int64_t id);
 
 
 static u_char  ngx_http_chantier_live_comment[] = ": \n\n";
 static u_char  ngx_http_chantier_live_hello[] = "retry: 2000\n: ok\n\n";
+
+/* the tag of presence buffers, which are the streams' own (not recycled) */
+static ngx_uint_t  ngx_http_chantier_live_presence_tag;
 
 
 /*
@@ -118,7 +137,7 @@ static u_char  ngx_http_chantier_live_hello[] = "retry: 2000\n: ok\n\n";
 void
 ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
 {
-    u_char       channel[sizeof(NGX_HTTP_CHANTIER_FICHE_CHANNEL)
+    u_char       channel[sizeof(NGX_HTTP_CHANTIER_LIVE_FICHE_CHANNEL)
                          + NGX_INT64_LEN];
     u_char       payload[NGX_INT64_LEN];
     size_t       len[3];
@@ -128,7 +147,7 @@ ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version)
     len[0] = sizeof("PUBLISH") - 1;
 
     argv[1] = (char *) channel;
-    len[1] = ngx_sprintf(channel, NGX_HTTP_CHANTIER_FICHE_CHANNEL "%L",
+    len[1] = ngx_sprintf(channel, NGX_HTTP_CHANTIER_LIVE_FICHE_CHANNEL "%L",
                          fiche_id)
              - channel;
 
@@ -216,7 +235,8 @@ ngx_http_chantier_live_reserve(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_chantier_live_start(ngx_http_request_t *r,
-    ngx_http_chantier_ctx_t *ctx, int64_t version, int64_t last_event_id)
+    ngx_http_chantier_ctx_t *ctx, int64_t version, int64_t last_event_id,
+    ngx_str_t *viewer)
 {
     ngx_int_t                         rc;
     ngx_str_t                         value;
@@ -285,6 +305,47 @@ ngx_http_chantier_live_start(ngx_http_request_t *r,
         ngx_http_chantier_live_send_version(stream);
     }
 
+    if (stream->closed) {
+        return NGX_OK;
+    }
+
+    /*
+     * The set of viewers comes at once when this worker knows it already;
+     * else with the message that the join publishes.
+     */
+    if (ngx_http_chantier_presence_join(&stream->fiche->presence,
+                                        (int64_t) stream->fiche->node.key,
+                                        stream->user_id, viewer,
+                                        r->connection->log)
+        == NGX_OK)
+    {
+        stream->joined = 1;
+    }
+
+    if (stream->fiche->presence.known) {
+        ngx_http_chantier_live_send_presence(stream);
+    }
+
+#ifdef TCP_USER_TIMEOUT
+    {
+        int  timeout = NGX_HTTP_CHANTIER_LIVE_UNACKED;
+
+        /*
+         * A page whose network went away never says so: the heartbeat
+         * that nobody acknowledges then ends the stream (and the viewer's
+         * presence) within this time, rather than after the kernel's
+         * retransmissions (about 15 minutes).
+         */
+        if (setsockopt(r->connection->fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+                       &timeout, sizeof(int))
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, ngx_socket_errno,
+                          "chantier: setsockopt(TCP_USER_TIMEOUT) failed");
+        }
+    }
+#endif
+
     return NGX_OK;
 }
 
@@ -293,23 +354,9 @@ static ngx_int_t
 ngx_http_chantier_live_register(ngx_http_chantier_live_t *live,
     ngx_http_chantier_live_stream_t *stream, int64_t fiche_id)
 {
-    ngx_rbtree_node_t               *node, *sentinel;
     ngx_http_chantier_live_fiche_t  *fiche;
 
-    node = live->fiches.root;
-    sentinel = live->fiches.sentinel;
-    fiche = NULL;
-
-    while (node != sentinel) {
-
-        if ((ngx_rbtree_key_t) fiche_id == node->key) {
-            fiche = (ngx_http_chantier_live_fiche_t *) node;
-            break;
-        }
-
-        node = ((ngx_rbtree_key_t) fiche_id < node->key) ? node->left
-                                                           : node->right;
-    }
+    fiche = ngx_http_chantier_live_fiche(live, fiche_id);
 
     if (fiche == NULL) {
         fiche = ngx_alloc(sizeof(ngx_http_chantier_live_fiche_t), live->log);
@@ -319,6 +366,7 @@ ngx_http_chantier_live_register(ngx_http_chantier_live_t *live,
 
         fiche->node.key = (ngx_rbtree_key_t) fiche_id;
         ngx_queue_init(&fiche->streams);
+        ngx_http_chantier_presence_init(&fiche->presence);
         ngx_rbtree_insert(&live->fiches, &fiche->node);
     }
 
@@ -335,6 +383,11 @@ ngx_http_chantier_live_register(ngx_http_chantier_live_t *live,
 
     if (!live->exit_watch.timer_set) {
         ngx_add_timer(&live->exit_watch, NGX_HTTP_CHANTIER_LIVE_EXIT_WATCH);
+    }
+
+    if (!live->presence_refresh.timer_set) {
+        ngx_add_timer(&live->presence_refresh,
+                      NGX_HTTP_CHANTIER_PRESENCE_REFRESH);
     }
 
     return NGX_OK;
@@ -356,7 +409,15 @@ ngx_http_chantier_live_unregister(ngx_http_chantier_live_stream_t *stream)
     ngx_queue_remove(&stream->in_worker);
     live->count--;
 
+    if (stream->joined) {
+        stream->joined = 0;
+        ngx_http_chantier_presence_leave(&fiche->presence,
+                                         (int64_t) fiche->node.key,
+                                         stream->user_id);
+    }
+
     if (ngx_queue_empty(&fiche->streams)) {
+        ngx_http_chantier_presence_free(&fiche->presence);
         ngx_rbtree_delete(&live->fiches, &fiche->node);
         ngx_free(fiche);
     }
@@ -371,16 +432,34 @@ ngx_http_chantier_live_message(ngx_str_t *channel, ngx_str_t *payload,
 {
     ngx_http_chantier_live_t *live = data;
 
-    off_t   id, version;
-    size_t  prefix;
+    off_t      id, version;
+    size_t     prefix;
+    ngx_str_t  set;
 
-    prefix = sizeof(NGX_HTTP_CHANTIER_FICHE_CHANNEL) - 1;
+    prefix = sizeof(NGX_HTTP_CHANTIER_LIVE_FICHE_CHANNEL) - 1;
 
     if (channel->len > prefix
-        && ngx_strncmp(channel->data, NGX_HTTP_CHANTIER_FICHE_CHANNEL, prefix)
+        && ngx_strncmp(channel->data, NGX_HTTP_CHANTIER_LIVE_FICHE_CHANNEL, prefix)
            == 0)
     {
         id = ngx_atoof(channel->data + prefix, channel->len - prefix);
+
+        if (payload->len >= sizeof(NGX_HTTP_CHANTIER_PRESENCE_MESSAGE) - 1
+            && ngx_strncmp(payload->data, NGX_HTTP_CHANTIER_PRESENCE_MESSAGE,
+                           sizeof(NGX_HTTP_CHANTIER_PRESENCE_MESSAGE) - 1)
+               == 0)
+        {
+            set.data = payload->data
+                       + sizeof(NGX_HTTP_CHANTIER_PRESENCE_MESSAGE) - 1;
+            set.len = payload->len
+                      - (sizeof(NGX_HTTP_CHANTIER_PRESENCE_MESSAGE) - 1);
+
+            if (id > 0) {
+                ngx_http_chantier_live_presence_changed(live, id, &set);
+            }
+
+            return;
+        }
 
         if (payload->len == sizeof("access") - 1
             && ngx_strncmp(payload->data, "access", payload->len) == 0)
@@ -413,22 +492,14 @@ ngx_http_chantier_live_fiche_changed(ngx_http_chantier_live_t *live,
 {
     ngx_uint_t                        n;
     ngx_queue_t                      *q, *next;
-    ngx_rbtree_node_t                *node, *sentinel;
     ngx_http_chantier_live_fiche_t   *fiche;
     ngx_http_chantier_live_stream_t  *stream;
 
-    node = live->fiches.root;
-    sentinel = live->fiches.sentinel;
+    fiche = ngx_http_chantier_live_fiche(live, id);
 
-    while (node != sentinel && node->key != (ngx_rbtree_key_t) id) {
-        node = ((ngx_rbtree_key_t) id < node->key) ? node->left : node->right;
-    }
-
-    if (node == sentinel) {
+    if (fiche == NULL) {
         return;
     }
-
-    fiche = (ngx_http_chantier_live_fiche_t *) node;
 
     /*
      * A send may close its own stream (a slow reader), and closing the
@@ -463,6 +534,70 @@ ngx_http_chantier_live_fiche_changed(ngx_http_chantier_live_t *live,
             if (!stream->pending) {
                 ngx_http_chantier_live_send_version(stream);
             }
+        }
+    }
+}
+
+
+/* the fiche's entry in this worker's tree, or NULL */
+
+static ngx_http_chantier_live_fiche_t *
+ngx_http_chantier_live_fiche(ngx_http_chantier_live_t *live, int64_t id)
+{
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    node = live->fiches.root;
+    sentinel = live->fiches.sentinel;
+
+    while (node != sentinel && node->key != (ngx_rbtree_key_t) id) {
+        node = ((ngx_rbtree_key_t) id < node->key) ? node->left : node->right;
+    }
+
+    return (node != sentinel) ? (ngx_http_chantier_live_fiche_t *) node
+                              : NULL;
+}
+
+
+/*
+ * The set of a fiche's viewers was published: after a change, or after a
+ * join, which the new stream waits for when this worker did not know the
+ * set.  Only the streams that need it get an event.
+ */
+
+static void
+ngx_http_chantier_live_presence_changed(ngx_http_chantier_live_t *live,
+    int64_t id, ngx_str_t *set)
+{
+    ngx_uint_t                        n, changed;
+    ngx_queue_t                      *q, *next;
+    ngx_http_chantier_live_fiche_t   *fiche;
+    ngx_http_chantier_live_stream_t  *stream;
+
+    fiche = ngx_http_chantier_live_fiche(live, id);
+
+    if (fiche == NULL) {
+        return;
+    }
+
+    changed = ngx_http_chantier_presence_heard(&fiche->presence, set,
+                                               live->log);
+
+    /* as in ngx_http_chantier_live_fiche_changed(): a send may close */
+    n = 0;
+
+    for (q = ngx_queue_head(&fiche->streams);
+         q != ngx_queue_sentinel(&fiche->streams);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    for (q = ngx_queue_head(&fiche->streams); n; n--, q = next) {
+        next = ngx_queue_next(q);
+        stream = ngx_queue_data(q, ngx_http_chantier_live_stream_t, in_fiche);
+
+        if (!stream->pending && (changed || !stream->presence_sent)) {
+            ngx_http_chantier_live_send_presence(stream);
         }
     }
 }
@@ -552,6 +687,7 @@ ngx_http_chantier_live_subscribed(void *data)
     ngx_http_chantier_live_t *live = data;
 
     ngx_queue_t                      *q, *next;
+    ngx_rbtree_node_t                *node;
     ngx_http_chantier_live_stream_t  *stream;
 
     if (!live->subscribed) {
@@ -562,6 +698,16 @@ ngx_http_chantier_live_subscribed(void *data)
     ngx_log_error(NGX_LOG_NOTICE, live->log, 0,
                   "chantier: resubscribed, %ui event streams told to "
                   "reconnect", live->count);
+
+    /* the sets heard before may have changed unheard */
+    for (node = live->fiches.root != live->fiches.sentinel
+                ? ngx_rbtree_min(live->fiches.root, live->fiches.sentinel)
+                : NULL;
+         node != NULL;
+         node = ngx_rbtree_next(&live->fiches, node))
+    {
+        ((ngx_http_chantier_live_fiche_t *) node)->presence.known = 0;
+    }
 
     for (q = ngx_queue_head(&live->streams);
          q != ngx_queue_sentinel(&live->streams);
@@ -601,7 +747,6 @@ static void
 ngx_http_chantier_live_send(ngx_http_chantier_live_stream_t *stream,
     u_char *data, size_t len)
 {
-    ngx_int_t            rc;
     ngx_uint_t           unsent;
     ngx_buf_t           *b;
     ngx_chain_t         *cl, *busy;
@@ -647,9 +792,99 @@ ngx_http_chantier_live_send(ngx_http_chantier_live_stream_t *stream,
     b->temporary = 1;
     b->flush = 1;
 
-    rc = ngx_http_output_filter(r, cl);
+    ngx_http_chantier_live_output(stream, cl);
+}
 
-    ngx_chain_update_chains(r->pool, &stream->free, &stream->busy, &cl,
+
+/*
+ * The set of viewers, less the stream's own user.  Its size has no fixed
+ * bound below the set's (8 KB), so it has a buffer of its own, grown when
+ * needed; while that buffer is still being sent, the newer set waits for
+ * it (presence_due) rather than queueing: a stream never holds more than
+ * one presence event, and gets the latest.
+ */
+
+static void
+ngx_http_chantier_live_send_presence(ngx_http_chantier_live_stream_t *stream)
+{
+    size_t               size;
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl;
+    ngx_http_request_t  *r;
+
+    r = stream->request;
+    b = stream->presence;
+
+    if (b != NULL && b->pos != b->last) {
+        stream->presence_due = 1;
+        return;
+    }
+
+    stream->presence_due = 0;
+    stream->presence_sent = 1;
+
+    size = ngx_http_chantier_presence_event_size(&stream->fiche->presence);
+
+    if (b == NULL) {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            ngx_http_chantier_live_close(stream, NGX_ERROR);
+            return;
+        }
+
+        b->tag = (ngx_buf_tag_t) &ngx_http_chantier_live_presence_tag;
+        b->temporary = 1;
+        b->flush = 1;
+        stream->presence = b;
+    }
+
+    /* freed by the request's cleanup: a buffer sent may be reused, not freed */
+    if ((size_t) (b->end - b->start) < size) {
+        if (b->start != NULL) {
+            ngx_free(b->start);
+        }
+
+        size = ngx_max(size, NGX_HTTP_CHANTIER_LIVE_EVENT_SIZE);
+
+        b->start = ngx_alloc(size, r->connection->log);
+        if (b->start == NULL) {
+            b->end = NULL;
+            b->pos = NULL;
+            b->last = NULL;
+            ngx_http_chantier_live_close(stream, NGX_ERROR);
+            return;
+        }
+
+        b->end = b->start + size;
+    }
+
+    b->pos = b->start;
+    b->last = ngx_http_chantier_presence_event(&stream->fiche->presence,
+                                               stream->user_id, b->start);
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        ngx_http_chantier_live_close(stream, NGX_ERROR);
+        return;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    ngx_http_chantier_live_output(stream, cl);
+}
+
+
+static void
+ngx_http_chantier_live_output(ngx_http_chantier_live_stream_t *stream,
+    ngx_chain_t *cl)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_output_filter(stream->request, cl);
+
+    ngx_chain_update_chains(stream->request->pool, &stream->free,
+                            &stream->busy, &cl,
                             (ngx_buf_tag_t) &ngx_http_chantier_module);
 
     ngx_http_chantier_live_flushed(stream, rc);
@@ -720,6 +955,12 @@ ngx_http_chantier_live_flushed(ngx_http_chantier_live_stream_t *stream,
 
     if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) {
         ngx_http_chantier_live_close(stream, NGX_ERROR);
+        return;
+    }
+
+    if (stream->presence_due && stream->presence->pos == stream->presence->last)
+    {
+        ngx_http_chantier_live_send_presence(stream);
     }
 }
 
@@ -776,6 +1017,10 @@ ngx_http_chantier_live_cleanup(void *data)
 
     if (!stream->closed) {
         ngx_http_chantier_live_unregister(stream);
+    }
+
+    if (stream->presence != NULL && stream->presence->start != NULL) {
+        ngx_free(stream->presence->start);
     }
 }
 
@@ -862,6 +1107,35 @@ ngx_http_chantier_live_exit_watch(ngx_event_t *ev)
 }
 
 
+/*
+ * Every 5 s while streams are open: this worker's viewers of each fiche
+ * are still there, before their entries expire (15 s).
+ */
+
+static void
+ngx_http_chantier_live_presence_refresh(ngx_event_t *ev)
+{
+    ngx_http_chantier_live_t *live = ev->data;
+
+    ngx_rbtree_node_t  *node;
+
+    if (live->fiches.root == live->fiches.sentinel) {
+        return;
+    }
+
+    for (node = ngx_rbtree_min(live->fiches.root, live->fiches.sentinel);
+         node != NULL;
+         node = ngx_rbtree_next(&live->fiches, node))
+    {
+        ngx_http_chantier_presence_refresh(
+            &((ngx_http_chantier_live_fiche_t *) node)->presence,
+            (int64_t) node->key);
+    }
+
+    ngx_add_timer(&live->presence_refresh, NGX_HTTP_CHANTIER_PRESENCE_REFRESH);
+}
+
+
 ngx_int_t
 ngx_http_chantier_live_init_process(ngx_cycle_t *cycle,
     ngx_http_chantier_main_conf_t *mcf)
@@ -888,10 +1162,19 @@ ngx_http_chantier_live_init_process(ngx_cycle_t *cycle,
     live->exit_watch.data = live;
     live->exit_watch.log = cycle->log;
 
+    live->presence_refresh.handler = ngx_http_chantier_live_presence_refresh;
+    live->presence_refresh.data = live;
+    live->presence_refresh.log = cycle->log;
+    live->presence_refresh.cancelable = 1;
+
+    if (ngx_http_chantier_presence_init_process(cycle->log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     mcf->live = live;
 
     if (ngx_http_chantier_redis_subscribe(mcf,
-                                          NGX_HTTP_CHANTIER_FICHE_CHANNEL "*",
+                                          NGX_HTTP_CHANTIER_LIVE_FICHE_CHANNEL "*",
                                           ngx_http_chantier_live_message,
                                           ngx_http_chantier_live_subscribed,
                                           live)
@@ -928,6 +1211,10 @@ ngx_http_chantier_live_exit_process(ngx_cycle_t *cycle,
 
     if (live->exit_watch.timer_set) {
         ngx_del_timer(&live->exit_watch);
+    }
+
+    if (live->presence_refresh.timer_set) {
+        ngx_del_timer(&live->presence_refresh);
     }
 
     mcf->live = NULL;

@@ -17,6 +17,9 @@
 #include "../ngx_http_chantier_module.h"
 
 
+/* a fiche's changes are published here: versions, access, presence */
+#define NGX_HTTP_CHANTIER_LIVE_FICHE_CHANNEL  "chantier:fiche:"
+
 /* the version that means "who may read the fiche changed" */
 #define NGX_HTTP_CHANTIER_LIVE_ACCESS  0
 
@@ -32,7 +35,9 @@ void ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version);
  *
  * start() then sends the headers, and catches the page up: with an event
  * at once when last_event_id (Last-Event-ID, ?since=N, or -1) is older
- * than the newest version known.  The request lives on until the client
+ * than the newest version known.  From then on the stream's user counts as
+ * looking at the fiche (live/ngx_http_chantier_presence.h), and appears
+ * to the others as viewer, a JSON object {"id","name","role"}.  The request lives on until the client
  * leaves, its session ends or the worker exits.  NGX_DECLINED: the
  * session ended or the worker is exiting meanwhile; nothing was sent.
  *
@@ -41,7 +46,8 @@ void ngx_http_chantier_live_publish(int64_t fiche_id, int64_t version);
 ngx_int_t ngx_http_chantier_live_reserve(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx, int64_t fiche_id);
 ngx_int_t ngx_http_chantier_live_start(ngx_http_request_t *r,
-    ngx_http_chantier_ctx_t *ctx, int64_t version, int64_t last_event_id);
+    ngx_http_chantier_ctx_t *ctx, int64_t version, int64_t last_event_id,
+    ngx_str_t *viewer);
 
 ngx_int_t ngx_http_chantier_live_init_process(ngx_cycle_t *cycle,
     ngx_http_chantier_main_conf_t *mcf);

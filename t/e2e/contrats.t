@@ -2,7 +2,8 @@
 #
 # Browser test of "Mes contrats" (contrats.html): t/e2e/contrats.mjs drives
 # Debian's Chromium.  This wrapper creates a client and uploads two
-# contracts for them through the admin API.
+# contracts for them through the admin API, and for the round trip through
+# the pages an administrator and a client without any contract.
 
 use strict;
 use warnings;
@@ -28,12 +29,21 @@ for my $c (['Devis signé', '2026-02-10'], ['Avenant n°1', '2026-04-22']) {
     $r->{status} == 201 or die "contract upload: $r->{status} $r->{raw}";
 }
 
+my $admin_user = create_user(role => 'admin');
+my $fresh = create_user(role => 'client', first_name => 'Bruno',
+                        last_name => "Allerretour $$");
+
 $ENV{E2E_SETUP} = json_encode({
     url    => $ChantierTest::URL,
     var    => var_dir(),
+    pid    => $$,
     size   => length $pdf,
     client => { login => $client->{login},
                 password => $client->{password} },
+    admin  => { login => $admin_user->{login},
+                password => $admin_user->{password} },
+    fresh  => { login => $fresh->{login}, password => $fresh->{password},
+                name => "Allerretour $$" },
 });
 
 exec 'node', "$repo/t/e2e/contrats.mjs"

@@ -1,12 +1,13 @@
 /*
  * Shared pieces of the browser tests: TAP output for prove, Debian's
- * Chromium through playwright-core, logging in, screenshots.
+ * Chromium through playwright-core, logging in, screenshots, axe-core.
  *
  * The .t wrapper of each test sets E2E_SETUP (JSON: url, var, logins,
  * fiches) and execs node on the .mjs, so prove reads this TAP directly.
  */
 
-import {mkdirSync} from 'node:fs';
+import {mkdirSync, readFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import {chromium} from 'playwright-core';
 
@@ -183,6 +184,42 @@ export async function login(page, base, user) {
     await page.getByLabel('Mot de passe', {exact: true}).fill(user.password);
     await page.getByRole('button', {name: 'Se connecter'}).click();
     await page.waitForURL(/accueil\.html$/);
+}
+
+/* ---- accessibility ---- */
+
+const AXE = readFileSync(createRequire(import.meta.url)
+    .resolve('axe-core/axe.min.js'), 'utf8');
+
+/*
+ * axe-core's serious and critical violations on the page as it is.  Its
+ * source is evaluated rather than added as a <script> (addScriptTag): the
+ * pages' Content-Security-Policy forbids inline scripts.
+ */
+export async function axeViolations(page) {
+    await page.evaluate(AXE);
+    const found = await page.evaluate(async () => {
+        const result = await window.axe.run(document, {
+            resultTypes: ['violations'],
+        });
+
+        return result.violations
+            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+            .map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.length,
+                targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+            }));
+    });
+
+    return found;
+}
+
+/* axeViolations' findings, one a line, for a failed test's diagnostics */
+export function describeViolations(violations) {
+    return violations.map((v) => `${v.impact} ${v.id} (${v.nodes}): `
+                          + `${v.help} — ${v.targets.join(' | ')}`)
+        .join('\n');
 }
 
 /*

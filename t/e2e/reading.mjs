@@ -22,17 +22,12 @@
  * Run by t/e2e/reading.t (make test), which creates the users and fiches.
  */
 
-import {readFileSync} from 'node:fs';
-import {createRequire} from 'node:module';
-
 import {
-    assert, cspViolations, done, launch, newPage, ok, scenario, screenshot,
-    setup,
+    assert, axeViolations, cspViolations, describeViolations as describe,
+    done, launch, newPage, ok, scenario, screenshot, setup,
 } from './lib.mjs';
 
 const ROOT = `${setup.url}/`;
-const AXE = readFileSync(createRequire(import.meta.url)
-    .resolve('axe-core/axe.min.js'), 'utf8');
 const PHONE = {width: 360, height: 740};
 
 /* ---- helpers ---- */
@@ -113,36 +108,6 @@ async function inView(locator) {
 async function sideScroll(page) {
     return page.evaluate(() => document.documentElement.scrollWidth
                          - document.documentElement.clientWidth);
-}
-
-/*
- * axe-core's serious and critical violations on the page as it is.  Its
- * source is evaluated rather than added as a <script> (addScriptTag): the
- * pages' Content-Security-Policy forbids inline scripts.
- */
-async function axeViolations(page) {
-    await page.evaluate(AXE);
-    const found = await page.evaluate(async () => {
-        const result = await window.axe.run(document, {
-            resultTypes: ['violations'],
-        });
-
-        return result.violations
-            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-            .map((v) => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.length,
-                targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
-            }));
-    });
-
-    return found;
-}
-
-function describe(violations) {
-    return violations.map((v) => `${v.impact} ${v.id} (${v.nodes}): `
-                          + `${v.help} — ${v.targets.join(' | ')}`)
-        .join('\n');
 }
 
 

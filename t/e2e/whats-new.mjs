@@ -25,17 +25,12 @@
  * fiches.  Screenshots go to $CHANTIER_VAR/screenshots/whats-new-*.png.
  */
 
-import {readFileSync} from 'node:fs';
-import {createRequire} from 'node:module';
-
 import {
-    apiCall, assert, cspViolations, done, launch, login, newPage, ok,
-    scenario, screenshot, setup,
+    apiCall, assert, axeViolations, cspViolations, describeViolations, done,
+    launch, login, newPage, ok, scenario, screenshot, setup,
 } from './lib.mjs';
 
 const ROOT = `${setup.url}/`;
-const AXE = readFileSync(createRequire(import.meta.url)
-    .resolve('axe-core/axe.min.js'), 'utf8');
 const PHONE = {width: 360, height: 740};
 /* a stream that ends leaves the others' presence within its heartbeat */
 const PRESENCE_GONE_MS = 40000;
@@ -110,22 +105,6 @@ async function markers(page) {
 async function sideScroll(page) {
     return page.evaluate(() => document.documentElement.scrollWidth
                          - document.documentElement.clientWidth);
-}
-
-/* axe-core's serious and critical violations (see reading.mjs) */
-async function axeViolations(page) {
-    await page.evaluate(AXE);
-    return page.evaluate(async () => {
-        const result = await window.axe.run(document, {
-            resultTypes: ['violations'],
-        });
-
-        return result.violations
-            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-            .map((v) => `${v.impact} ${v.id} (${v.nodes.length}): ${v.help}`
-                 + ` — ${v.nodes.slice(0, 3).map((n) => n.target.join(' '))
-                     .join(' | ')}`);
-    });
 }
 
 async function noProblems(...pages) {
@@ -298,11 +277,11 @@ async function whatsNew(browser) {
                async () => {
         const found = await axeViolations(client);
 
-        assert(found.length === 0, found.join('\n'));
+        assert(found.length === 0, describeViolations(found));
         await client.setViewportSize(PHONE);
         const phone = await axeViolations(client);
 
-        assert(phone.length === 0, phone.join('\n'));
+        assert(phone.length === 0, describeViolations(phone));
         assert(await sideScroll(client) <= 0, 'no sideways scroll at 360 px');
         await screenshot(client, 'whats-new-phone');
     });
@@ -523,7 +502,7 @@ async function phoneFirstScreen(browser) {
         await opener.waitFor();
         const found = await axeViolations(employee);
 
-        assert(found.length === 0, found.join('\n'));
+        assert(found.length === 0, describeViolations(found));
     });
 
     await step('no CSP violation, no script error', async () => {

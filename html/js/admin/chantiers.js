@@ -24,10 +24,14 @@ const FIELDS = [
 /*
  * The client of a chantier, chosen by search: a search field, its
  * results as a list of choices, the chosen client's id kept on the form.
+ * Enter in the search field searches (it does not send the chantier's
+ * form); the client chosen is read out with the field (aria-describedby)
+ * and announced.
  */
 function clientPicker(container, prefix, current) {
     const input = el('input', {className: 'input', id: `${prefix}-client_id`,
-                               type: 'search', autocomplete: 'off'});
+                               type: 'search', autocomplete: 'off',
+                               'aria-describedby': `${prefix}-client_id-chosen`});
     const group = el('div', {className: 'form-group'},
         el('label', {className: 'label', for: input.id},
            'Client (nom, identifiant ou numéro client)'),
@@ -35,13 +39,20 @@ function clientPicker(container, prefix, current) {
                  hidden: true}),
         input);
     const choices = el('ul', {className: 'plain-list', 'aria-live': 'polite'});
-    const chosen = el('p', {className: 'muted'},
+    const chosen = el('p', {className: 'muted', id: `${input.id}-chosen`},
                       current ? `Client : ${current.name}` : 'Aucun client choisi.');
     const state = {id: current ? current.id : null, input};
 
     const find = el('button', {type: 'button',
                                className: 'button button--secondary button--small'},
                     'Chercher le client');
+
+    input.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' && !event.isComposing) {
+            event.preventDefault();
+            find.click();
+        }
+    });
 
     find.addEventListener('click', async () => {
         try {
@@ -58,6 +69,7 @@ function clientPicker(container, prefix, current) {
                     state.id = u.id;
                     chosen.textContent = `Client : ${fullName(u)}`;
                     choices.replaceChildren();
+                    announce(`Client choisi : ${fullName(u)}.`);
                     input.focus();
                 });
                 return el('li', null, pick);
@@ -126,7 +138,7 @@ function chantierCard(fiche) {
                     `admin/chantiers/${fiche.id}`,
                     {body: {...valuesOf(inputs), client_id: client.id}});
 
-                clearErrors(inputs);
+                clearErrors({...inputs, client_id: client.input});
                 announce('Chantier enregistré.');
                 const fresh = chantierCard(changed);
 
@@ -176,21 +188,34 @@ async function main() {
     const client = clientPicker(box, 'new', null);
     const created = document.querySelector('[data-created]');
 
+    /* the fields whose errors the form shows, the client's search too */
+    const fields = {...inputs, client_id: client.input};
+
     create.addEventListener('submit', async (event) => {
         event.preventDefault();
+
+        if (client.id === null) {
+            showErrors([{field: client.input.id,
+                         message: 'Choisissez le client du chantier : tapez'
+                             + ' son nom, « Chercher le client », puis'
+                             + ' « Choisir ».'}],
+                       Object.values(fields));
+            return;
+        }
+
         try {
             const fiche = await request('POST', 'admin/chantiers', {
                 body: {...valuesOf(inputs), client_id: client.id},
             });
 
-            clearErrors(inputs);
+            clearErrors(fields);
             create.reset();
             created.replaceChildren(el('ul', {className: 'card-list'},
                                        chantierCard(fiche)));
             created.querySelector('a').focus();
             announce(`Chantier ${fiche.chantier_id} créé.`);
         } catch (e) {
-            showApiError(e, {...inputs, client_id: client.input});
+            showApiError(e, fields);
         }
     });
 }

@@ -76,12 +76,27 @@ function passwordNotice(container, login, password) {
 
 /* ---- search and each account ---- */
 
+/*
+ * A card's panel shows one thing at a time (the edit form, the contracts,
+ * a new password): button (or null) is the one it belongs to now, and the
+ * only one of the card said to be expanded.
+ */
+function panelOwner(panel, button) {
+    for (const other of panel.closest('.card')
+        .querySelectorAll('[aria-expanded]'))
+    {
+        other.setAttribute('aria-expanded', String(other === button));
+    }
+}
+
 function userCard(user, onChange) {
     const status = user.active ? '' : ' (désactivé)';
     const card = el('li', {className: 'card', 'data-user': user.id});
-    const panel = el('div', {className: 'card__panel'});
+    const panel = el('div', {className: 'card__panel',
+                             id: `user-${user.id}-panel`});
     const edit = el('button', {type: 'button', className: 'button button--secondary button--small',
-                               'aria-expanded': 'false'}, 'Modifier');
+                               'aria-expanded': 'false',
+                               'aria-controls': panel.id}, 'Modifier');
     const toggle = el('button', {type: 'button', className: 'button button--secondary button--small'},
                       user.active ? 'Désactiver' : 'Réactiver');
     const reset = el('button', {type: 'button', className: 'button button--secondary button--small'},
@@ -90,7 +105,8 @@ function userCard(user, onChange) {
 
     if (user.role === 'client') {
         const contracts = el('button', {type: 'button', className: 'button button--secondary button--small',
-                                        'aria-expanded': 'false'}, 'Contrats');
+                                        'aria-expanded': 'false',
+                                        'aria-controls': panel.id}, 'Contrats');
 
         contracts.addEventListener('click', () =>
             showContracts(user, panel, contracts));
@@ -124,6 +140,7 @@ function userCard(user, onChange) {
         try {
             await request('PATCH', `admin/users/${user.id}`,
                           {body: {password}});
+            panelOwner(panel, null);
             passwordNotice(panel, user.login, password);
         } catch (e) {
             showErrors([{message: errorMessage(e)}]);
@@ -136,7 +153,7 @@ function userCard(user, onChange) {
 function editUser(user, panel, button, onChange) {
     if (button.getAttribute('aria-expanded') === 'true') {
         panel.replaceChildren();
-        button.setAttribute('aria-expanded', 'false');
+        panelOwner(panel, null);
         return;
     }
 
@@ -148,7 +165,7 @@ function editUser(user, panel, button, onChange) {
     fillForm(inputs, user);
     form.append(save);
     panel.replaceChildren(form);
-    button.setAttribute('aria-expanded', 'true');
+    panelOwner(panel, button);
     inputs.first_name.focus();
 
     form.addEventListener('submit', async (event) => {
@@ -180,11 +197,11 @@ function editUser(user, panel, button, onChange) {
 async function showContracts(user, panel, button) {
     if (button.getAttribute('aria-expanded') === 'true') {
         panel.replaceChildren();
-        button.setAttribute('aria-expanded', 'false');
+        panelOwner(panel, null);
         return;
     }
 
-    button.setAttribute('aria-expanded', 'true');
+    panelOwner(panel, button);
 
     const list = el('ul', {className: 'plain-list'});
     const form = el('form', {novalidate: ''});
@@ -194,7 +211,8 @@ async function showContracts(user, panel, button) {
     ]);
     const file = el('input', {type: 'file', accept: 'application/pdf',
                               id: `contract-${user.id}-file`});
-    const progress = el('progress', {max: '100', value: '0', hidden: true});
+    const progress = el('progress', {max: '100', value: '0', hidden: true,
+                                     'aria-label': 'Envoi du contrat'});
 
     form.append(el('div', {className: 'form-group'},
                    el('label', {className: 'label', for: file.id},
@@ -207,7 +225,11 @@ async function showContracts(user, panel, button) {
                    'Ajouter le contrat'));
     panel.replaceChildren(el('h4', null, 'Contrats'), list, form);
 
-    async function refresh() {
+    /* the fields whose errors the form shows, the file's included */
+    const fields = {...inputs, file};
+
+    /* the list again; the contract of id focus (if any) takes the focus */
+    async function refresh(focus = null) {
         const contracts = await request('GET',
                                         `admin/users/${user.id}/contracts`);
 
@@ -226,12 +248,19 @@ async function showContracts(user, panel, button) {
                     showErrors([{message: errorMessage(e)}]);
                 }
             });
-            return el('li', {'data-contract': c.id},
+            return el('li', {'data-contract': c.id, tabindex: '-1'},
                       `${c.title}, signé le ${formatDate(c.signed_on)} `,
                       remove);
         }));
         if (contracts.length === 0) {
             list.append(el('li', {className: 'muted'}, 'Aucun contrat.'));
+        }
+
+        const added = focus === null ? null
+            : list.querySelector(`[data-contract="${focus}"]`);
+
+        if (added) {
+            added.focus();
         }
     }
 
@@ -243,19 +272,21 @@ async function showContracts(user, panel, button) {
         if (!file.files.length) {
             showErrors([{field: file.id,
                          message: 'Choisissez le fichier PDF du contrat.'}],
-                       [...Object.values(inputs), file]);
+                       Object.values(fields));
             return;
         }
 
         progress.hidden = false;
         try {
-            await upload(user.id, values, file.files[0], progress);
-            clearErrors(inputs);
+            const contract = await upload(user.id, values, file.files[0],
+                                          progress);
+
+            clearErrors(fields);
             form.reset();
-            announce('Contrat ajouté.');
-            await refresh();
+            announce(`Contrat « ${contract.title} » ajouté.`);
+            await refresh(contract.id);
         } catch (e) {
-            showApiError(e, inputs);
+            showApiError(e, fields);
         } finally {
             progress.hidden = true;
         }

@@ -1,7 +1,8 @@
 /*
  * What every admin page does first: the navigation, the user, and for
- * anybody but an administrator a plain notice instead of the page (the
- * API refuses them anyway: 403).
+ * anybody but an administrator a plain refusal instead of the page (the
+ * API refuses them anyway: 403): the heading says so, the admin pages'
+ * links stay hidden, and a link leads back home.
  */
 
 import {me, sessionEnded} from '../api.js';
@@ -33,10 +34,14 @@ export async function adminPage() {
     showNav(user);
 
     if (user.role !== 'admin') {
+        document.querySelector('main h1').textContent =
+            'Accès réservé aux administrateurs';
+        document.title = 'Accès réservé – Espace client CLO';
         document.querySelector('[data-forbidden]').hidden = false;
         return null;
     }
 
+    document.querySelector('.admin-nav').hidden = false;
     document.querySelector('[data-admin]').hidden = false;
     return user;
 }
