@@ -342,8 +342,12 @@ async function presence(browser) {
     });
 
     await step('the employee\'s page closes: the line goes', async () => {
+        const start = Date.now();
+
         await employee.close();
         await line.waitFor({state: 'hidden', timeout: PRESENCE_GONE_MS});
+        console.log(`# the presence line went ${Date.now() - start} ms `
+                    + 'after the page closed');
     });
 
     await step('no CSP violation, no script error', async () => {
