@@ -11,10 +11,12 @@
  *                 reconcile.js: keyed updates; keep.js: focus and scroll
  *                 kept across a redraw)
  *   reading.js    order, a screenful at a time, the others' news
+ *   news.js       what is new since the reader's last visit ("Nouveau")
  *   posts.js      the new post form, withdraw / put back, delete
  *   edit.js       editing a post in place, stale edits (412)
  *   comments.js   comment and reply boxes, deleting a comment
  *   live.js       the event stream and the "En direct" indicator
+ *                 (presence.js: who else is looking at the fiche)
  *   session.js    the session ended elsewhere: said, the drafts kept
  *
  * Without a session the page sends to the login page, which comes back
@@ -33,9 +35,11 @@ import {ApiError, me, request} from './api.js';
 import {showErrors, showNav} from './layout.js';
 import {errorMessage, isStaff} from './ui.js';
 import {loadCommentDrafts} from './fiche/comments.js';
+import {restoreEdits} from './fiche/edit.js';
 import {setUpEndEditor} from './fiche/header.js';
 import {wireLive} from './fiche/live.js';
 import {setUpNewPost} from './fiche/posts.js';
+import {setPreviousVisit, setUpNews} from './fiche/news.js';
 import {setUpReading} from './fiche/reading.js';
 import {render} from './fiche/render.js';
 import {sessionEnded} from './fiche/session.js';
@@ -78,6 +82,7 @@ async function main() {
     state.staff = isStaff(state.user.role);
     loadCommentDrafts();
     setUpReading();
+    setUpNews();
 
     try {
         await refresh();
@@ -101,6 +106,8 @@ async function main() {
         rememberFiche({id: Number(id), ...state.fiche.header});
 
         await setUpNewPost();
+        /* the edits left unsaved (a reload, the end of the session) */
+        await restoreEdits();
     }
 
     /* a link to one post or comment (#post-12): drawn (reading.js), shown */
@@ -117,13 +124,19 @@ async function main() {
 /*
  * "What's new" counts from the last visit (PUT fiches/{id}/seen): now
  * that the fiche is shown, and again when the page is hidden or left,
- * so that what was read while it was open counts as seen.
+ * so that what was read while it was open counts as seen.  The first
+ * answer names the previous visit: what is new since then is marked
+ * (news.js, which keeps it for as long as the page is open).
  */
 function recordVisits(id) {
     const seen = () => request('PUT', `fiches/${id}/seen`, {keepalive: true})
         .catch(() => null);
 
-    seen();
+    seen().then((answer) => {
+        if (answer) {
+            setPreviousVisit(answer.previous_seen_at);
+        }
+    });
     document.addEventListener('visibilitychange', () => {
         if (document.visibilityState === 'hidden') {
             seen();

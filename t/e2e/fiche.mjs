@@ -395,6 +395,9 @@ async function moreChecks(browser, {employee, client, fiche}) {
                async () => {
         await employee.setViewportSize({width: 360, height: 740});
         await employee.reload();
+        /* on a phone the new post form waits behind its button */
+        await employee.getByRole('button', {name: 'Nouvelle publication'})
+            .click();
         await employee.locator('[data-new-post-editor] .ql-editor').waitFor();
         const size = await noSideScroll(employee);
 

@@ -252,6 +252,11 @@ async function flow(browser, width) {
     await step('the employee and the client open the fiche', async () => {
         await openFiche(employee, setup.employee, fiche);
         await openFiche(client, setup.client, fiche);
+        if (phone) {
+            /* on a phone the new post form waits behind its button */
+            await employee.getByRole('button', {name: 'Nouvelle publication'})
+                .click();
+        }
         await employee.locator('[data-new-post-editor] .ql-editor')
             .waitFor();
         photos = await drawPhotos(employee);
@@ -573,6 +578,11 @@ async function flow(browser, width) {
 
     await step('a reload keeps the draft: text, photo, description',
                async () => {
+        if (phone) {
+            /* reloaded without a draft: the form behind its button */
+            await employee.getByRole('button', {name: 'Nouvelle publication'})
+                .click();
+        }
         await typeInEditor(employee, DRAFT);
         await chooseFiles(employee, 'Ajouter des photos', [photos[2]]);
         await employee.locator('[data-photo-tray="new-post"] '

@@ -10,19 +10,60 @@
  * here) but in a photo list under it (photo-tray.js), where they can be
  * described, removed and added to; saving waits for the photos being sent
  * and puts them back after the text.
+ *
+ * What is typed is a draft in localStorage (draft.js) until it is saved
+ * or given up: after a reload, or the next login once the session has
+ * ended (session.js), the editor of that post opens again with it
+ * (restoreEdits), still based on the version it began from, so that a
+ * change made meanwhile by someone else gets the usual 412 choice.
  */
 
 import {ApiError, request} from '../api.js';
 import {sessionEnded} from './session.js';
 import {renderDelta, splitPhotos, withPhotos} from '../delta.js';
 import {TOO_LONG, createEditor} from '../editor.js';
-import {announce, el, errorMessage, setErrorText} from '../ui.js';
+import {
+    announce, el, errorMessage, formatDateTime, setErrorText,
+} from '../ui.js';
 import {postPhotos} from './gallery.js';
+import {createEditDrafts} from './draft.js';
 import {createPhotoTray} from './photo-tray.js';
 import {focusAfterDraw, focusPost} from './reading.js';
 import {
     editing, postErrors, redraw, refreshQuietly, state,
 } from './state.js';
+
+let drafts = null;
+
+function editDrafts() {
+    if (!drafts) {
+        drafts = createEditDrafts(state.user.id, state.id);
+    }
+    return drafts;
+}
+
+/* the post as kept with its draft: what the page needs, not its comments */
+function keptPost(post) {
+    return {...post, comments: []};
+}
+
+/*
+ * The edits of an earlier visit, or of before the session ended, opened
+ * again (once the fiche is drawn); the first one gets the focus, unless
+ * the address names a post or a comment to go to.
+ */
+export async function restoreEdits() {
+    const kept = editDrafts().load();
+    let first = !window.location.hash;
+
+    for (const [postId, draft] of kept) {
+        const post = (state.fiche.posts || []).find((p) => p.id === postId)
+            || draft.original;
+
+        await editPost(post, {restored: draft, focus: first});
+        first = false;
+    }
+}
 
 /* the text of a post for the editor, and its photos with their sizes */
 function editable(post) {
@@ -31,18 +72,25 @@ function editable(post) {
     return {text, photos: postPhotos(post)};
 }
 
-export async function editPost(post) {
+/*
+ * options: {restored (a draft kept, draft.js), focus (false: the editor
+ * opens without taking the focus)}.
+ */
+export async function editPost(post, {restored = null, focus = true} = {}) {
     if (editing.has(post.id)) {
         return;
     }
 
     const key = `edit-${post.id}`;
-    const parts = editable(post);
+    let session = null;
+    const parts = restored
+        ? {text: restored.text, photos: restored.photos} : editable(post);
     const editorBox = el('div', {className: 'editor'},
                          el('p', {className: 'loading'},
                             'Chargement de l’éditeur…'));
     const tray = createPhotoTray({ficheId: state.id, key,
-                                  initial: parts.photos});
+                                  initial: parts.photos,
+                                  onChange: () => keepDraft()});
     const finishing = el('input', {type: 'checkbox',
                                    className: 'checkbox__input',
                                    id: `${key}-finishing`});
@@ -56,6 +104,12 @@ export async function editPost(post) {
     const conflict = el('div', {className: 'conflict', hidden: true});
     const note = el('p', {className: 'post-edit__note', role: 'status',
                           hidden: true});
+    const restoredNote = restored
+        ? el('p', {className: 'notice draft-note', role: 'status'},
+             'Votre modification du '
+             + `${formatDateTime(restored.savedAt)} n’avait pas été `
+             + 'enregistrée : elle a été remise dans l’éditeur.')
+        : null;
     const save = el('button', {type: 'submit', className: 'button'},
                     'Enregistrer');
     const abandon = el('button', {type: 'button',
@@ -66,6 +120,7 @@ export async function editPost(post) {
                              'data-anchor': `post-${post.id}-body`},
         el('p', {className: 'label', id: `${key}-label`},
            'Texte de la publication'),
+        restoredNote,
         error,
         note,
         conflict,
@@ -86,12 +141,12 @@ export async function editPost(post) {
                            for: `${key}-finishing`},
                  'Ce message clôture le chantier'))),
         el('div', {className: 'post-edit__buttons'}, save, abandon));
-    const session = {
+    session = {
         form,
         editor: null,
         tray,
-        version: post.version,
-        original: post,
+        version: restored ? restored.version : post.version,
+        original: restored ? restored.original : post,
         finishing,
         notify,
         error,
@@ -102,10 +157,36 @@ export async function editPost(post) {
         deleted: null,
     };
 
-    finishing.checked = !!post.finishing;
+    /*
+     * The draft, a little after each change, while this edit is open;
+     * an edit saved or given up removes it.
+     */
+    function keepDraft() {
+        if (!session || editing.get(post.id) !== session
+            || !session.editor)
+        {
+            return;
+        }
+        editDrafts().save(post.id, () => (editing.get(post.id) !== session
+            ? null : {
+                text: session.editor.delta(),
+                photos: tray.photos(),
+                finishing: finishing.checked,
+                notify: notify.checked,
+                version: session.version,
+                original: keptPost(session.original),
+            }));
+    }
+
+    session.keepDraft = keepDraft;
+    finishing.checked = restored ? !!restored.finishing : !!post.finishing;
+    notify.checked = restored ? !!restored.notify : false;
+    finishing.addEventListener('change', keepDraft);
+    notify.addEventListener('change', keepDraft);
 
     abandon.addEventListener('click', () => {
         editing.delete(post.id);
+        editDrafts().remove(post.id);
         tray.clear();
         redraw();
         const again = document.querySelector(
@@ -139,7 +220,9 @@ export async function editPost(post) {
         return;
     }
 
-    if (editing.get(post.id) === session) {
+    session.editor.quill.on('text-change', keepDraft);
+
+    if (editing.get(post.id) === session && focus) {
         session.editor.focus();
     }
 }
@@ -231,6 +314,7 @@ async function saveEdit(postId, session) {
 
     if (Object.keys(patch).length === 0) {
         editing.delete(postId);
+        editDrafts().remove(postId);
         redraw();
         focusPost(postId);
         return;
@@ -272,6 +356,7 @@ async function saveEdit(postId, session) {
     }
 
     editing.delete(postId);
+    editDrafts().remove(postId);
     tray.clear();
     announce('Publication modifiée.');
     focusAfterDraw(postId);
@@ -332,6 +417,7 @@ function showConflict(session, e) {
         session.note.hidden = true;
         conflict.hidden = true;
         conflict.replaceChildren();
+        session.keepDraft();
         session.editor.focus();
     }
 

@@ -15,9 +15,13 @@
  * reconnects by itself after a stream ended (retry: 2000); after a
  * refused connection (404, 429, 503) the source is closed and we open a
  * new one, a little later each time.
+ *
+ * The stream also says who else is looking ("presence" events,
+ * presence.js): shown while it is up, hidden as soon as it fails.
  */
 
 import {apiUrl, request} from '../api.js';
+import {hidePresence, showPresence} from './presence.js';
 import {isSessionEnded, sessionEnded, whenSessionEnds} from './session.js';
 import {refresh, state} from './state.js';
 
@@ -116,6 +120,13 @@ function startLive() {
         }
     });
 
+    /* the others looking at the fiche, at once and on every change */
+    source.addEventListener('presence', (event) => {
+        if (source === live.source) {
+            showPresence(event.data);
+        }
+    });
+
     source.addEventListener('error', () => liveFailed(source));
 }
 
@@ -125,6 +136,7 @@ function liveFailed(source) {
     }
 
     live.failures++;
+    hidePresence();
     setLive(live.failures >= LIVE_OFFLINE_AFTER ? 'offline' : 'retrying');
     checkSession();
 
@@ -176,6 +188,7 @@ async function liveRefresh() {
 }
 
 function stopLive() {
+    hidePresence();
     if (live.source) {
         live.source.close();
         live.source = null;
@@ -198,6 +211,7 @@ export function wireLive() {
 
     /* leaving the page: let the server drop the stream at once */
     window.addEventListener('pagehide', () => {
+        hidePresence();
         if (live.source) {
             live.source.close();
             live.source = null;

@@ -145,7 +145,65 @@ async function deletePost(post, button) {
 }
 
 /*
- * The new post form at the bottom of the page: the editor, its photos
+ * The form opens with its button, or with the header's "Écrire une
+ * publication"; "Fermer" closes it, its draft kept, the focus back on
+ * the button.  On a phone it starts closed: open, it fills the first
+ * screen and the newest post, what an employee comes to check as often
+ * as to write, would be out of sight.  It starts open on a wider screen,
+ * or when a draft or a refused post comes back into it; it is then the
+ * employee's to close, whatever the width becomes.
+ */
+const NARROW = '(max-width: 39.99rem)';
+
+function newPostDisclosure(section, form, editorReady) {
+    const title = section.querySelector('[data-new-post-title]');
+    const opener = section.querySelector('[data-new-post-open]');
+    const close = form.querySelector('[data-new-post-close]');
+    const jump = document.querySelector('.fiche-header__jump a');
+
+    function setOpen(open) {
+        /* closed, its button is right there: the header's link is not */
+        if (jump) {
+            jump.closest('.fiche-header__jump').hidden = !open;
+        }
+        section.classList.toggle('new-post--closed', !open);
+        form.hidden = !open;
+        title.hidden = !open;
+        opener.hidden = open;
+        opener.setAttribute('aria-expanded', String(open));
+    }
+
+    function openAndFocus() {
+        const editor = editorReady();
+
+        setOpen(true);
+        if (editor) {
+            editor.focus();
+        } else {
+            section.focus();
+        }
+    }
+
+    opener.addEventListener('click', openAndFocus);
+    close.addEventListener('click', () => {
+        setOpen(false);
+        opener.focus();
+    });
+    if (jump) {
+        jump.addEventListener('click', (event) => {
+            event.preventDefault();
+            section.scrollIntoView({block: 'start'});
+            openAndFocus();
+        });
+    }
+
+    setOpen(!(window.matchMedia && window.matchMedia(NARROW).matches));
+
+    return {open: () => setOpen(true)};
+}
+
+/*
+ * The new post form, above the posts: the editor, its photos
  * (photo-tray.js), the check boxes.  What is typed is a draft kept in
  * localStorage (draft.js) until "Publier" hands the post over to the
  * outbox (outbox.js), which sends its photos and the post, and keeps it
@@ -175,6 +233,13 @@ export async function setUpNewPost() {
         node.hidden = false;
     }
 
+    const disclosure = newPostDisclosure(section, form, () => editor);
+
+    /* something to go on with: the form open */
+    if (saved) {
+        disclosure.open();
+    }
+
     const tray = createPhotoTray({
         ficheId: state.id,
         key: 'new-post',
@@ -192,6 +257,7 @@ export async function setUpNewPost() {
         if (!editor || !editor.isEmpty() || !tray.isEmpty()) {
             return false;
         }
+        disclosure.open();
         editor.quill.setContents(record.text, 'silent');
         finishing.checked = record.finishing;
         notify.checked = record.notify;

@@ -9,8 +9,9 @@
  *     view (IntersectionObserver; the button also works without it, with
  *     the keyboard).  Posts that arrive live are drawn too, so that the
  *     window never loses a post from its end.
- *   - "Aller à la dernière publication": draws it if needed, scrolls to it
- *     and focuses its heading.
+ *   - "Aller à la dernière publication" (oldest first: newest first it
+ *     would name the post right below it): draws it if needed, scrolls to
+ *     it and focuses its heading.
  *   - others' news: "Marie Rousseau a publié", "1 nouveau commentaire" in a
  *     polite live region; a new post out of view gives a banner
  *     "1 nouvelle publication" that scrolls to it.
@@ -20,6 +21,7 @@
  */
 
 import {plural} from '../ui.js';
+import {noteArrivals} from './news.js';
 import {editing, redraw, state} from './state.js';
 
 export const PAGE = 10;
@@ -75,9 +77,23 @@ export function visiblePosts(items) {
                         || editing.has(post.id));
 }
 
-/* every post drawn from now on (a link to one, the banner, the jump) */
-function showAll() {
-    reading.limit = Math.max(reading.limit, reading.total + 1000);
+/*
+ * The window drawn down to post id at least (a jump to it: the banner,
+ * "Aller à la dernière publication", "Aller à la première nouveauté"),
+ * then drawn: the posts before it in the reading order, not all of them.
+ */
+export function drawUpTo(id) {
+    if (document.getElementById(`post-${id}`)) {
+        return;
+    }
+
+    const sorted = [...(state.fiche.posts || [])].sort(byOrder);
+    const index = sorted.findIndex((p) => p.id === id);
+
+    /* the posts of an open editor are drawn whatever the window */
+    reading.limit = Math.max(reading.limit, index < 0 ? reading.total + 1000
+                             : index + 1 + editing.size);
+    redraw();
 }
 
 /* the comment ids of a tree */
@@ -128,6 +144,8 @@ export function noticeChanges(fiche) {
     for (const post of theirs) {
         reading.pending.add(post.id);
     }
+    /* marked "Nouveau" too (news.js), as long as the page is open */
+    noteArrivals(theirs, theirComments);
     reading.total = posts.length;
 
     const parts = [];
@@ -219,6 +237,9 @@ export function afterDraw(shownCount) {
     const tools = document.querySelector('[data-posts-tools]');
 
     tools.hidden = reading.total === 0;
+    /* newest first, the newest post is the one right below the link */
+    document.querySelector('[data-jump-latest-box]').hidden =
+        reading.order === 'newest';
     more.textContent = reading.order === 'oldest' ? 'Publications suivantes'
         : 'Publications précédentes';
     moreHint.textContent = rest > 0
@@ -274,12 +295,7 @@ function newestPost() {
 
 /* draws post id if needed, then scrolls to its heading and focuses it */
 export function goToPost(id) {
-    const drawn = document.getElementById(`post-${id}`);
-
-    if (!drawn) {
-        showAll();
-        redraw();
-    }
+    drawUpTo(id);
 
     const heading = document.getElementById(`post-${id}-title`);
 

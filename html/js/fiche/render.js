@@ -17,6 +17,7 @@ import {photoGrid} from './gallery.js';
 import {focusState, restoreFocus, restoreScroll, scrollAnchor} from './keep.js';
 import {postActions} from './posts.js';
 import {renderHeader} from './header.js';
+import {isNewPost, newTag, showNews} from './news.js';
 import {afterDraw, noticeChanges, visiblePosts} from './reading.js';
 import {drawingDone, highlight, placeChildren, swap} from './reconcile.js';
 import {
@@ -83,6 +84,8 @@ export function render() {
     empty.hidden = posts.length !== 0;
     document.querySelector('[data-posts-section]').hidden = false;
 
+    /* before the scroll is put back: its line may come or go above */
+    showNews();
     drawingDone();
 
     restoreFocus(focus);
@@ -124,12 +127,14 @@ function updatePost(entry, post, deleted) {
     const comments = deleted ? [] : post.comments || [];
     const count = countComments(comments);
     const when = formatDateTime(post.created_at);
+    const fresh = !deleted && isNewPost(post);
 
     entry.li.className = 'post' + (post.cancelled ? ' post--cancelled' : '')
         + (post.finishing ? ' post--finishing' : '')
         + (deleted ? ' post--deleted' : '')
         + (entry.li.classList.contains('is-new') ? ' is-new' : '');
     entry.label.textContent = `Publication du ${when}`
+        + (fresh ? ', nouvelle' : '')
         + (post.cancelled ? ' (retirée)' : '')
         + (deleted ? ' (supprimée)' : '');
 
@@ -137,10 +142,11 @@ function updatePost(entry, post, deleted) {
     const headSig = JSON.stringify([post.created_at, post.cancelled,
                                     post.finishing, post.edited_at,
                                     post.author && post.author.name,
-                                    deleted]);
+                                    deleted, fresh]);
 
     if (headSig !== entry.headSig) {
-        entry.head = swap(entry.article, entry.head, postHead(post, deleted),
+        entry.head = swap(entry.article, entry.head,
+                          postHead(post, deleted, fresh),
                           entry.label.nextSibling);
         entry.headSig = headSig;
     }
@@ -218,7 +224,8 @@ function updatePost(entry, post, deleted) {
     }
 }
 
-function postHead(post, deleted) {
+/* fresh: new for this reader (news.js), "Nouveau" in its heading */
+function postHead(post, deleted, fresh) {
     const tags = [];
 
     if (deleted) {
@@ -238,6 +245,8 @@ function postHead(post, deleted) {
                   tabindex: '-1'},
            el('time', {datetime: post.created_at},
               formatDateTime(post.created_at)),
+           fresh ? ' ' : null,
+           fresh ? newTag() : null,
            el('span', {className: 'visually-hidden'},
               `, par ${post.author ? post.author.name : 'CLO'}`
               + (post.cancelled ? ' (retirée)' : '')

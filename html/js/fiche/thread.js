@@ -3,11 +3,13 @@
  * (reconcile.js).  Replies are indented up to 3 levels, on a phone as on
  * a wide screen; deeper ones stay at that indentation and say whom they
  * answer.  Comments never change once written: a node that
- * stays only has its reply box opened or closed.
+ * stays only has its reply box opened or closed, and its "Nouveau"
+ * marker (news.js) added once the previous visit is known.
  */
 
 import {el, formatDateTime, isStaff} from '../ui.js';
 import {commentActions, commentForm} from './comments.js';
+import {isNewComment, newTag} from './news.js';
 import {highlight, placeChildren} from './reconcile.js';
 import {openReplies} from './state.js';
 
@@ -65,15 +67,16 @@ function createComment(post, comment, depth, parent) {
     const id = `comment-${comment.id}`;
     const author = comment.author || {};
     const {actions, reply} = commentActions(comment);
+    const meta = el('p', {className: 'comment__meta'},
+        el('span', {className: 'comment__author'}, author.name || ''),
+        isStaff(author.role)
+            ? el('span', {className: 'tag tag--staff'}, 'CLO') : null,
+        el('span', {className: 'comment__date'},
+           el('time', {datetime: comment.created_at},
+              formatDateTime(comment.created_at))));
     const box = el('div', {className: 'comment__box', 'data-anchor': id,
                            tabindex: '-1'},
-        el('p', {className: 'comment__meta'},
-           el('span', {className: 'comment__author'}, author.name || ''),
-           isStaff(author.role)
-               ? el('span', {className: 'tag tag--staff'}, 'CLO') : null,
-           el('span', {className: 'comment__date'},
-              el('time', {datetime: comment.created_at},
-                 formatDateTime(comment.created_at)))),
+        meta,
         depth > 3 && parent
             ? el('p', {className: 'comment__reply-to'},
                  `En réponse à ${parent.author ? parent.author.name : ''}`)
@@ -93,6 +96,8 @@ function createComment(post, comment, depth, parent) {
         li: el('li', {className: 'comment', id,
                       'data-comment-id': comment.id}, box, replies),
         box,
+        meta,
+        marker: null,            /* "Nouveau" (news.js), once known */
         reply,
         form: null,
         replies,
@@ -103,6 +108,16 @@ function createComment(post, comment, depth, parent) {
 function updateComment(entry, post, comment, depth) {
     const open = openReplies.has(comment.id);
     const replies = comment.replies || [];
+    const fresh = isNewComment(comment);
+
+    /* new for this reader: known after the first draw (PUT seen) */
+    if (fresh && !entry.marker) {
+        entry.marker = newTag();
+        entry.meta.append(entry.marker);
+    } else if (!fresh && entry.marker) {
+        entry.marker.remove();
+        entry.marker = null;
+    }
 
     entry.reply.setAttribute('aria-expanded', String(open));
     if (open) {
