@@ -252,10 +252,15 @@ export async function request(method, path, options = {}) {
 /*
  * A GET that may answer 304: getFresh('fiches/3', etag) -> {etag, data},
  * or null when the server says the copy of that ETag is still current.
+ * onAnswer(response), if given, sees every answer's headers, a 304's too.
  */
-export async function getFresh(path, etag) {
+export async function getFresh(path, etag, onAnswer = null) {
     const headers = etag ? {'If-None-Match': etag} : {};
     const response = await send('GET', path, {headers});
+
+    if (onAnswer) {
+        onAnswer(response);
+    }
 
     if (response.status === 304) {
         return null;

@@ -441,6 +441,37 @@ async function rootFlow(browser) {
         await page.context().close();
     });
 
+    await step('PostgreSQL away: the fiche stays readable, "Lecture seule"',
+               async () => {
+        const stack = (command) => execFileSync(
+            `${setup.repo}/scripts/stack`, [command],
+            {env: {...process.env, VAR: setup.var}, stdio: ['ignore', 2, 2]});
+        const refresh = () => client.evaluate(async (root) => {
+            const state = await import(`${root}js/fiche/state.js`);
+            await state.refresh();
+        }, ROOT);
+        const note = client.locator('[data-read-only]');
+
+        await refresh();
+        assert(await note.isHidden(), 'no note while all is well');
+        stack('stop-postgres');
+        try {
+            // what the worker knew is 5 s old: the answer says so
+            await client.waitForTimeout(5500);
+            await refresh();
+            await note.waitFor({state: 'visible', timeout: LIVE_MS});
+            assert((await note.innerText()).includes('Lecture seule'),
+                   'the note says "Lecture seule"');
+            assert(await client.locator(`#post-${first}`).isVisible(),
+                   'the posts are still shown');
+            await screenshot(client, 'live-read-only');
+        } finally {
+            stack('start-postgres');
+        }
+        // the page looks again by itself
+        await note.waitFor({state: 'hidden', timeout: 25000});
+    });
+
     await step('when the session ends, the page says so and offers to '
                + 'log in again, back here', async () => {
         const r = await apiCall(client, 'DELETE', 'session', null);

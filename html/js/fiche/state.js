@@ -57,6 +57,30 @@ export function redraw() {
     draw();
 }
 
+/*
+ * While the database is away, the server still answers the fiche it knew,
+ * marked "Warning: 110" (it may be stale): the page says it can only be
+ * read for now.  Changes would get 503 and stay in the outbox.
+ */
+function showReadOnly(response) {
+    const note = document.querySelector('[data-read-only]');
+    const stale = /^110\b/.test(response.headers.get('Warning') || '');
+
+    if (note && note.hidden === stale) {
+        note.hidden = !stale;
+    }
+
+    /* no event tells when the service is back: look again now and then */
+    if (stale && !recheck) {
+        recheck = setTimeout(() => {
+            recheck = null;
+            refresh().catch(() => {});
+        }, 10000);
+    }
+}
+
+let recheck = null;
+
 let fetching = null;
 let fetchAgain = false;
 
@@ -74,7 +98,8 @@ export async function refresh() {
         do {
             fetchAgain = false;
 
-            const answer = await getFresh(`fiches/${state.id}`, state.etag);
+            const answer = await getFresh(`fiches/${state.id}`, state.etag,
+                                          showReadOnly);
 
             if (answer) {
                 state.fiche = answer.data;
