@@ -88,6 +88,8 @@ typedef struct {
 } ngx_http_chantier_known_t;
 
 
+static ngx_http_chantier_known_session_t *
+    ngx_http_chantier_known_session_find(ngx_str_t *key);
 static ngx_http_chantier_known_fiche_t *ngx_http_chantier_known_fiche_find(
     int64_t id);
 static void ngx_http_chantier_known_session_remove(
@@ -135,9 +137,7 @@ ngx_http_chantier_known_session(ngx_str_t *key,
         return NGX_DECLINED;
     }
 
-    s = (ngx_http_chantier_known_session_t *)
-        ngx_str_rbtree_lookup(&k->sessions, key, ngx_crc32_short(key->data,
-                                                                 key->len));
+    s = ngx_http_chantier_known_session_find(key);
     if (s == NULL) {
         return NGX_DECLINED;
     }
@@ -190,9 +190,7 @@ ngx_http_chantier_known_session_put(ngx_http_chantier_known_mark_t *mark,
 
     key = &session->token_hash;
 
-    s = (ngx_http_chantier_known_session_t *)
-        ngx_str_rbtree_lookup(&k->sessions, key, ngx_crc32_short(key->data,
-                                                                 key->len));
+    s = ngx_http_chantier_known_session_find(key);
     if (s != NULL) {
         ngx_http_chantier_known_session_remove(s);
     }
@@ -237,6 +235,15 @@ ngx_http_chantier_known_session_put(ngx_http_chantier_known_mark_t *mark,
 }
 
 
+static ngx_http_chantier_known_session_t *
+ngx_http_chantier_known_session_find(ngx_str_t *key)
+{
+    return (ngx_http_chantier_known_session_t *)
+        ngx_str_rbtree_lookup(&ngx_http_chantier_known->sessions, key,
+                              ngx_crc32_short(key->data, key->len));
+}
+
+
 static void
 ngx_http_chantier_known_session_remove(ngx_http_chantier_known_session_t *s)
 {
@@ -261,9 +268,7 @@ ngx_http_chantier_known_session_ended(ngx_str_t *key)
 
     k->heard[NGX_HTTP_CHANTIER_KNOWN_SESSIONS]++;
 
-    s = (ngx_http_chantier_known_session_t *)
-        ngx_str_rbtree_lookup(&k->sessions, key, ngx_crc32_short(key->data,
-                                                                 key->len));
+    s = ngx_http_chantier_known_session_find(key);
     if (s != NULL) {
         ngx_http_chantier_known_session_remove(s);
     }

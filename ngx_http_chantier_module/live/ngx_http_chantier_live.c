@@ -119,6 +119,7 @@ static void ngx_http_chantier_live_exit_watch(ngx_event_t *ev);
 static void ngx_http_chantier_live_presence_refresh(ngx_event_t *ev);
 static ngx_http_chantier_live_fiche_t *ngx_http_chantier_live_fiche(
     ngx_http_chantier_live_t *live, int64_t id);
+static ngx_uint_t ngx_http_chantier_live_count(ngx_queue_t *streams);
 
 
 static u_char  ngx_http_chantier_live_comment[] = ": \n\n";
@@ -550,14 +551,7 @@ ngx_http_chantier_live_fiche_changed(ngx_http_chantier_live_t *live,
      * last stream frees the fiche with its queue: count first, and never
      * look at the queue again after the last one.
      */
-    n = 0;
-
-    for (q = ngx_queue_head(&fiche->streams);
-         q != ngx_queue_sentinel(&fiche->streams);
-         q = ngx_queue_next(q))
-    {
-        n++;
-    }
+    n = ngx_http_chantier_live_count(&fiche->streams);
 
     for (q = ngx_queue_head(&fiche->streams); n; n--, q = next) {
         next = ngx_queue_next(q);
@@ -580,6 +574,27 @@ ngx_http_chantier_live_fiche_changed(ngx_http_chantier_live_t *live,
             }
         }
     }
+}
+
+
+/* the streams in a queue */
+
+static ngx_uint_t
+ngx_http_chantier_live_count(ngx_queue_t *streams)
+{
+    ngx_uint_t    n;
+    ngx_queue_t  *q;
+
+    n = 0;
+
+    for (q = ngx_queue_head(streams);
+         q != ngx_queue_sentinel(streams);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    return n;
 }
 
 
@@ -627,14 +642,7 @@ ngx_http_chantier_live_presence_changed(ngx_http_chantier_live_t *live,
                                                live->log);
 
     /* as in ngx_http_chantier_live_fiche_changed(): a send may close */
-    n = 0;
-
-    for (q = ngx_queue_head(&fiche->streams);
-         q != ngx_queue_sentinel(&fiche->streams);
-         q = ngx_queue_next(q))
-    {
-        n++;
-    }
+    n = ngx_http_chantier_live_count(&fiche->streams);
 
     for (q = ngx_queue_head(&fiche->streams); n; n--, q = next) {
         next = ngx_queue_next(q);

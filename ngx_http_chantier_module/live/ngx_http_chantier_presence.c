@@ -30,6 +30,8 @@ typedef struct {
 } ngx_http_chantier_presence_user_t;
 
 
+static ngx_http_chantier_presence_user_t *ngx_http_chantier_presence_user(
+    ngx_http_chantier_presence_t *p, int64_t user_id);
 static void ngx_http_chantier_presence_send(int64_t fiche_id,
     const char *op, ngx_uint_t n, ngx_str_t *entries);
 
@@ -55,19 +57,13 @@ ngx_http_chantier_presence_join(ngx_http_chantier_presence_t *p,
 {
     size_t                              size;
     u_char                             *last;
-    ngx_queue_t                        *q;
     ngx_http_chantier_presence_user_t  *user;
 
-    for (q = ngx_queue_head(&p->users);
-         q != ngx_queue_sentinel(&p->users);
-         q = ngx_queue_next(q))
-    {
-        user = ngx_queue_data(q, ngx_http_chantier_presence_user_t, queue);
+    user = ngx_http_chantier_presence_user(p, user_id);
 
-        if (user->user_id == user_id) {
-            user->streams++;
-            return NGX_OK;
-        }
+    if (user != NULL) {
+        user->streams++;
+        return NGX_OK;
     }
 
     size = NGX_HTTP_CHANTIER_PRESENCE_WORKER + 2 + NGX_INT64_LEN + viewer->len;
@@ -98,6 +94,22 @@ void
 ngx_http_chantier_presence_leave(ngx_http_chantier_presence_t *p,
     int64_t fiche_id, int64_t user_id)
 {
+    ngx_http_chantier_presence_user_t  *user;
+
+    user = ngx_http_chantier_presence_user(p, user_id);
+
+    if (user != NULL && --user->streams == 0) {
+        ngx_http_chantier_presence_send(fiche_id, "leave", 1, &user->entry);
+        ngx_queue_remove(&user->queue);
+        ngx_free(user);
+    }
+}
+
+
+static ngx_http_chantier_presence_user_t *
+ngx_http_chantier_presence_user(ngx_http_chantier_presence_t *p,
+    int64_t user_id)
+{
     ngx_queue_t                        *q;
     ngx_http_chantier_presence_user_t  *user;
 
@@ -107,19 +119,12 @@ ngx_http_chantier_presence_leave(ngx_http_chantier_presence_t *p,
     {
         user = ngx_queue_data(q, ngx_http_chantier_presence_user_t, queue);
 
-        if (user->user_id != user_id) {
-            continue;
+        if (user->user_id == user_id) {
+            return user;
         }
-
-        if (--user->streams == 0) {
-            ngx_http_chantier_presence_send(fiche_id, "leave", 1,
-                                            &user->entry);
-            ngx_queue_remove(&user->queue);
-            ngx_free(user);
-        }
-
-        return;
     }
+
+    return NULL;
 }
 
 

@@ -17,8 +17,8 @@
 import {execFileSync} from 'node:child_process';
 
 import {
-    assert, cspViolations, done, launch, login, newPage, ok, scenario,
-    screenshot, setup,
+    apiCall, assert, cspViolations, done, launch, login, newPage, ok,
+    scenario, screenshot, setup,
 } from './lib.mjs';
 
 const ROOT = `${setup.url}/`;
@@ -118,23 +118,6 @@ async function topAnchor(page) {
 async function anchorTop(page, key) {
     return page.evaluate((k) => document.querySelector(
         `[data-anchor="${CSS.escape(k)}"]`).getBoundingClientRect().top, key);
-}
-
-/* a request from inside the page, with its session and CSRF token */
-async function apiCall(page, method, path, body, headers = {}) {
-    return page.evaluate(async ([m, p, b, h]) => {
-        const r = await fetch(`api/${p}`, {
-            method: m,
-            headers: {
-                'Content-Type': 'application/json',
-                'X-CSRF-Token': sessionStorage.getItem('clo.csrf_token'),
-                ...h,
-            },
-            body: b === null ? undefined : JSON.stringify(b),
-        });
-        return {status: r.status,
-                json: await r.json().catch(() => null)};
-    }, [method, path, body, headers]);
 }
 
 async function problems(...pages) {

@@ -23,8 +23,9 @@
  */
 
 import {
-    assert, axeViolations, cspViolations, describeViolations as describe,
-    done, launch, newPage, ok, scenario, screenshot, setup,
+    apiCall, assert, axeViolations, cspViolations,
+    describeViolations as describe, done, launch, newPage, ok, scenario,
+    screenshot, setup,
 } from './lib.mjs';
 
 const ROOT = `${setup.url}/`;
@@ -76,21 +77,6 @@ async function focused(page) {
             text: a ? (a.innerText || '').slice(0, 80) : '',
         };
     });
-}
-
-async function apiCall(page, method, path, body, headers = {}) {
-    return page.evaluate(async ([m, p, b, h]) => {
-        const r = await fetch(`api/${p}`, {
-            method: m,
-            headers: {
-                'Content-Type': 'application/json',
-                'X-CSRF-Token': sessionStorage.getItem('clo.csrf_token'),
-                ...h,
-            },
-            body: b === null ? undefined : JSON.stringify(b),
-        });
-        return {status: r.status, json: await r.json().catch(() => null)};
-    }, [method, path, body, headers]);
 }
 
 function delta(text) {
