@@ -220,6 +220,10 @@ subtest 'Redis stopped: nothing answered from memory' => sub {
         'Redis back: the new client reads the fiche';
     is_error read2($a_c, $fid), 404, 'not_found',
         'and the former client gets 404: nothing from before was kept';
+    # every worker of the first node back on Redis too, for what follows
+    ok wait_until(sub { !grep { api(GET => 'health')->{status} != 200 } 1 .. 8 },
+                  timeout => 15),
+        'the first node answers health 200 again, on every worker';
 };
 
 

@@ -13,7 +13,7 @@
 #include "../core/ngx_http_chantier_pg.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_cache.h"
-#include "../core/ngx_http_chantier_gzip.h"
+#include "../core/ngx_http_chantier_compress.h"
 #include "../core/ngx_http_chantier_thread.h"
 #include "../live/ngx_http_chantier_known.h"
 
@@ -23,7 +23,7 @@ typedef struct {
     char                          *id_text;
     int64_t                        version;
     ngx_str_t                      plain;      /* the document */
-    ngx_http_chantier_gzip_t       gzip;
+    ngx_http_chantier_compress_t   compressed;
     ngx_http_chantier_known_mark_t mark;
     unsigned                       known:1;    /* version and access known,
                                                   if old */
@@ -40,10 +40,12 @@ static void ngx_http_chantier_fiche_rendered(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_fiche_send(ngx_http_request_t *r,
     ngx_http_chantier_fiche_t *fiche);
-static void ngx_http_chantier_fiche_gzipped(ngx_http_request_t *r,
+static void ngx_http_chantier_fiche_compressed(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
-static void ngx_http_chantier_fiche_send_gzip(ngx_http_request_t *r,
-    ngx_str_t *body);
+static void ngx_http_chantier_fiche_send_compressed(ngx_http_request_t *r,
+    ngx_http_chantier_fiche_t *fiche, ngx_str_t *body);
+static ngx_http_chantier_cache_kind_e ngx_http_chantier_fiche_kind(
+    ngx_http_chantier_encoding_e encoding);
 
 
 void
@@ -353,11 +355,12 @@ ngx_http_chantier_fiche_rendered(ngx_http_request_t *r, PGresult *res,
 
 
 /*
- * The document as the client takes it.  Its gzip rendering is made by the
- * first request of a version that asks for it, which waits for it (a few
- * milliseconds in a pool thread); requests of that version arriving
- * meanwhile make their own, and the cache keeps one.  The plain document
- * stays held for the thread by the request (cache_get, or the pool).
+ * The document as the client takes it.  Its compressed rendering (brotli
+ * or gzip) is made by the first request of a version that asks for it,
+ * which waits for it (a few milliseconds in a pool thread); requests of
+ * that version arriving meanwhile make their own, and the cache keeps one.
+ * The plain document stays held for the thread by the request (cache_get,
+ * or the pool).
  */
 
 static void
@@ -365,35 +368,41 @@ ngx_http_chantier_fiche_send(ngx_http_request_t *r,
     ngx_http_chantier_fiche_t *fiche)
 {
     ngx_str_t                       body;
+    ngx_http_chantier_encoding_e    encoding;
     ngx_http_chantier_cache_key_t   key;
     ngx_http_chantier_cache_doc_t  *doc;
 
-    if (!ngx_http_chantier_gzip_accepted(r) || fiche->plain.len == 0) {
+    encoding = ngx_http_chantier_compress_accepted(r);
+
+    if (encoding == NGX_HTTP_CHANTIER_IDENTITY || fiche->plain.len == 0) {
         ngx_http_chantier_send(r, NGX_HTTP_OK, &fiche->plain);
         return;
     }
 
-    ngx_http_chantier_cache_key(&key, NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP,
+    fiche->compressed.encoding = encoding;
+
+    ngx_http_chantier_cache_key(&key, ngx_http_chantier_fiche_kind(encoding),
                                 fiche->id, fiche->version, 0);
 
     doc = ngx_http_chantier_cache_get(r, &key);
 
     if (doc != NULL) {
         ngx_http_chantier_cache_body(doc, &body);
-        ngx_http_chantier_fiche_send_gzip(r, &body);
+        ngx_http_chantier_fiche_send_compressed(r, fiche, &body);
         return;
     }
 
-    fiche->gzip.in = fiche->plain.data;
-    fiche->gzip.in_len = fiche->plain.len;
+    fiche->compressed.in = fiche->plain.data;
+    fiche->compressed.in_len = fiche->plain.len;
 
-    ngx_http_chantier_thread_post(r, &fiche->gzip, ngx_http_chantier_gzip_run,
-                                  ngx_http_chantier_fiche_gzipped);
+    ngx_http_chantier_thread_post(r, &fiche->compressed,
+                                  ngx_http_chantier_compress_run,
+                                  ngx_http_chantier_fiche_compressed);
 }
 
 
 static void
-ngx_http_chantier_fiche_gzipped(ngx_http_request_t *r, void *data,
+ngx_http_chantier_fiche_compressed(ngx_http_request_t *r, void *data,
     ngx_int_t rc)
 {
     ngx_str_t                       body;
@@ -407,39 +416,53 @@ ngx_http_chantier_fiche_gzipped(ngx_http_request_t *r, void *data,
 
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chantier: gzip of fiche %L version %L failed, sent "
-                      "plain", fiche->id, fiche->version);
+                      "chantier: compression of fiche %L version %L "
+                      "failed, sent plain", fiche->id, fiche->version);
         ngx_http_chantier_send(r, NGX_HTTP_OK, &fiche->plain);
         return;
     }
 
-    ngx_http_chantier_cache_key(&key, NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP,
-                                fiche->id, fiche->version, 0);
+    ngx_http_chantier_cache_key(&key,
+        ngx_http_chantier_fiche_kind(fiche->compressed.encoding),
+        fiche->id, fiche->version, 0);
 
-    doc = ngx_http_chantier_cache_adopt(r, &key, fiche->gzip.out,
-                                        fiche->gzip.out_len);
+    doc = ngx_http_chantier_cache_adopt(r, &key, fiche->compressed.out,
+                                        fiche->compressed.out_len);
 
     if (doc == NULL) {
         /* memory is short: the plain document needs nothing more */
-        free(fiche->gzip.out);
+        free(fiche->compressed.out);
         ngx_http_chantier_send(r, NGX_HTTP_OK, &fiche->plain);
         return;
     }
 
     ngx_http_chantier_cache_body(doc, &body);
-    ngx_http_chantier_fiche_send_gzip(r, &body);
+    ngx_http_chantier_fiche_send_compressed(r, fiche, &body);
 }
 
 
 static void
-ngx_http_chantier_fiche_send_gzip(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_chantier_fiche_send_compressed(ngx_http_request_t *r,
+    ngx_http_chantier_fiche_t *fiche, ngx_str_t *body)
 {
-    if (ngx_http_chantier_gzip_set_encoding(r) != NGX_OK) {
+    if (ngx_http_chantier_compress_set_encoding(r,
+                                                fiche->compressed.encoding)
+        != NGX_OK)
+    {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     ngx_http_chantier_send(r, NGX_HTTP_OK, body);
+}
+
+
+static ngx_http_chantier_cache_kind_e
+ngx_http_chantier_fiche_kind(ngx_http_chantier_encoding_e encoding)
+{
+    return (encoding == NGX_HTTP_CHANTIER_BROTLI)
+           ? NGX_HTTP_CHANTIER_CACHE_FICHE_BROTLI
+           : NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP;
 }
 
 

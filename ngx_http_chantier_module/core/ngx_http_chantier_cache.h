@@ -1,5 +1,5 @@
 /*
- * The worker's cache of rendered fiche documents (plain and gzip) and
+ * The worker's cache of rendered fiche documents (plain, gzip, brotli) and
  * PDFs, keyed by (kind, fiche id, version, and for a PDF the day of the
  * export, which its first page prints).  A fiche is read far more often than it
  * changes, and its version changes with every change, so a rendering
@@ -25,6 +25,7 @@ typedef struct ngx_http_chantier_cache_doc_s  ngx_http_chantier_cache_doc_t;
 typedef enum {
     NGX_HTTP_CHANTIER_CACHE_FICHE = 0,    /* GET fiches/{id} */
     NGX_HTTP_CHANTIER_CACHE_FICHE_GZIP,   /* the same, gzip */
+    NGX_HTTP_CHANTIER_CACHE_FICHE_BROTLI, /* the same, brotli */
     NGX_HTTP_CHANTIER_CACHE_PDF,          /* GET fiches/{id}/pdf */
     NGX_HTTP_CHANTIER_CACHE_THUMB         /* GET photos/{id}?size=thumb:
                                              id the photo's, version 0 */

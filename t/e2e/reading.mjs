@@ -682,21 +682,18 @@ async function accessibility(browser) {
         await check(`the fiche at 360 px, ${who}`, page);
         await page.setViewportSize({width: 1280, height: 900});
 
-        await page.goto(`${ROOT}accueil.html`);
-        await page.locator('main h1').waitFor();
-        await page.waitForLoadState('networkidle');
-        await check(`accueil, ${who}`, page);
+        const others = ['accueil', 'compte']
+            .concat(who === 'client' ? ['contrats'] : []);
 
-        await page.goto(`${ROOT}compte.html`);
-        await page.locator('main h1').waitFor();
-        await page.waitForLoadState('networkidle');
-        await check(`compte, ${who}`, page);
-
-        if (who === 'client') {
-            await page.goto(`${ROOT}contrats.html`);
-            await page.locator('main h1').waitFor();
-            await page.waitForLoadState('networkidle');
-            await check(`contrats, ${who}`, page);
+        for (const [size, viewport] of [['', {width: 1280, height: 900}],
+                                        [' at 360 px', PHONE]]) {
+            await page.setViewportSize(viewport);
+            for (const name of others) {
+                await page.goto(`${ROOT}${name}.html`);
+                await page.locator('main h1').waitFor();
+                await page.waitForLoadState('networkidle');
+                await check(`${name}${size}, ${who}`, page);
+            }
         }
         await page.context().close();
     }
