@@ -24,17 +24,13 @@
 #include "../core/ngx_http_chantier_body.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_pg.h"
-#include "../core/ngx_http_chantier_thread.h"
 
 
 typedef struct {
-    ngx_chain_t   *bufs;            /* the body as nginx kept it */
-    size_t         len;
-    u_char        *file;            /* its copy, malloc() */
-    ngx_err_t      err;             /* reading the temporary file */
-    ngx_uint_t     is_pdf;
-    char          *title;
-    char          *signed_on;
+    ngx_http_chantier_raw_body_t   body;
+    ngx_uint_t                     is_pdf;
+    char                          *title;
+    char                          *signed_on;
 } ngx_http_chantier_contract_upload_t;
 
 
@@ -42,10 +38,10 @@ static void ngx_http_chantier_contract_allowed(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_contract_body(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
-static ngx_int_t ngx_http_chantier_contract_copy(void *data);
+static ngx_int_t ngx_http_chantier_contract_check(
+    ngx_http_chantier_raw_body_t *body);
 static void ngx_http_chantier_contract_copied(ngx_http_request_t *r,
-    void *data, ngx_int_t rc);
-static void ngx_http_chantier_contract_free(void *data);
+    ngx_http_chantier_raw_body_t *body, ngx_int_t rc);
 static void ngx_http_chantier_contract_found(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static ngx_int_t ngx_http_chantier_contract_text_arg(ngx_http_request_t *r,
@@ -142,68 +138,47 @@ static void
 ngx_http_chantier_contract_body(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_uint_t                            in_file;
-    ngx_pool_cleanup_t                   *cln;
     ngx_http_chantier_contract_upload_t  *upload;
 
     upload = ctx->data;
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
+    upload->body.check = ngx_http_chantier_contract_check;
+    upload->body.done = ngx_http_chantier_contract_copied;
+    upload->body.route = upload;
+
+    if (ngx_http_chantier_raw_body_post(r, &upload->body) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
     }
-
-    /* registered before the task: the copy goes with the request */
-    cln->handler = ngx_http_chantier_contract_free;
-    cln->data = upload;
-
-    upload->bufs = r->request_body->bufs;
-    upload->len = ngx_http_chantier_body_size(upload->bufs, &in_file);
-
-    ngx_http_chantier_thread_post(r, upload, ngx_http_chantier_contract_copy,
-                                  ngx_http_chantier_contract_copied);
 }
 
 
-/* in a pool thread: the file in one piece, and what its first bytes say */
+/* in a pool thread, the file in one piece: what its first bytes say */
 
 static ngx_int_t
-ngx_http_chantier_contract_copy(void *data)
+ngx_http_chantier_contract_check(ngx_http_chantier_raw_body_t *body)
 {
-    ngx_http_chantier_contract_upload_t *upload = data;
+    ngx_http_chantier_contract_upload_t *upload = body->route;
 
-    upload->file = malloc(upload->len);
-    if (upload->file == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_chantier_body_copy(upload->bufs, upload->file, &upload->err)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    upload->is_pdf = upload->len >= 5
-                     && ngx_memcmp(upload->file, "%PDF-", 5) == 0;
+    upload->is_pdf = body->len >= 5
+                     && ngx_memcmp(body->data, "%PDF-", 5) == 0;
 
     return NGX_OK;
 }
 
 
 static void
-ngx_http_chantier_contract_copied(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
+ngx_http_chantier_contract_copied(ngx_http_request_t *r,
+    ngx_http_chantier_raw_body_t *body, ngx_int_t rc)
 {
-    ngx_http_chantier_contract_upload_t *upload = data;
+    ngx_http_chantier_contract_upload_t *upload = body->route;
 
     size_t                    lengths[5];
     const char               *params[5];
     ngx_http_chantier_ctx_t  *ctx;
 
     if (rc != NGX_OK) {
-        if (upload->err) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, upload->err,
+        if (body->err) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, body->err,
                           "chantier: reading the contract's temporary file "
                           "failed");
         }
@@ -226,23 +201,13 @@ ngx_http_chantier_contract_copied(ngx_http_request_t *r, void *data,
     params[1] = (char *) ctx->id[0].data;
     params[2] = upload->title;
     params[3] = upload->signed_on;
-    params[4] = (char *) upload->file;
-    lengths[4] = upload->len;
+    params[4] = (char *) body->data;
+    lengths[4] = body->len;
 
     ngx_http_chantier_api_query_binary(r,
         "select status, body"
         "  from api.admin_contract_create($1, $2, $3, $4, $5::bytea)",
         5, params, lengths, 0, ngx_http_chantier_api_send_result);
-}
-
-
-static void
-ngx_http_chantier_contract_free(void *data)
-{
-    ngx_http_chantier_contract_upload_t *upload = data;
-
-    free(upload->file);
-    upload->file = NULL;
 }
 
 

@@ -26,7 +26,6 @@
 #include "../core/ngx_http_chantier_body.h"
 #include "../core/ngx_http_chantier_http.h"
 #include "../core/ngx_http_chantier_pg.h"
-#include "../core/ngx_http_chantier_thread.h"
 #include "../image/ngx_http_chantier_image.h"
 #include "../core/ngx_http_chantier_cache.h"
 #include "../core/ngx_http_chantier_redis.h"
@@ -35,10 +34,7 @@
 
 /* what the upload carries from step to step */
 typedef struct {
-    ngx_chain_t                   *bufs;       /* the body as nginx kept it */
-    size_t                         len;
-    u_char                        *in;         /* its copy, thread-owned */
-    ngx_err_t                      err;        /* reading the file */
+    ngx_http_chantier_raw_body_t   body;
     ngx_http_chantier_image_t      image;
 } ngx_http_chantier_photo_upload_t;
 
@@ -47,9 +43,10 @@ static void ngx_http_chantier_photo_allowed(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_photo_body(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx);
-static ngx_int_t ngx_http_chantier_photo_process(void *data);
+static ngx_int_t ngx_http_chantier_photo_process(
+    ngx_http_chantier_raw_body_t *body);
 static void ngx_http_chantier_photo_processed(ngx_http_request_t *r,
-    void *data, ngx_int_t rc);
+    ngx_http_chantier_raw_body_t *body, ngx_int_t rc);
 static void ngx_http_chantier_photo_store(ngx_http_request_t *r,
     ngx_http_chantier_photo_upload_t *upload);
 static void ngx_http_chantier_photo_free(void *data);
@@ -109,7 +106,6 @@ static void
 ngx_http_chantier_photo_body(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_uint_t                         in_file;
     ngx_pool_cleanup_t                *cln;
     ngx_http_chantier_photo_upload_t  *upload;
 
@@ -125,62 +121,52 @@ ngx_http_chantier_photo_body(ngx_http_request_t *r,
     cln->handler = ngx_http_chantier_photo_free;
     cln->data = upload;
 
-    upload->bufs = r->request_body->bufs;
-    upload->len = ngx_http_chantier_body_size(upload->bufs, &in_file);
+    /* what the answer says unless libvips says otherwise */
+    upload->image.status = NGX_HTTP_CHANTIER_IMAGE_ERROR;
+    ngx_cpystrn((u_char *) upload->image.error,
+                (u_char *) "the body could not be read",
+                sizeof(upload->image.error));
 
-    ngx_http_chantier_thread_post(r, upload, ngx_http_chantier_photo_process,
-                                  ngx_http_chantier_photo_processed);
+    upload->body.check = ngx_http_chantier_photo_process;
+    upload->body.done = ngx_http_chantier_photo_processed;
+    upload->body.route = upload;
+
+    if (ngx_http_chantier_raw_body_post(r, &upload->body) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
 }
 
 
-/* in a pool thread: the body in one piece, then the image work */
+/* in a pool thread, the body in one piece: the image work */
 
 static ngx_int_t
-ngx_http_chantier_photo_process(void *data)
+ngx_http_chantier_photo_process(ngx_http_chantier_raw_body_t *body)
 {
-    ngx_http_chantier_photo_upload_t *upload = data;
+    ngx_http_chantier_photo_upload_t *upload = body->route;
 
     ngx_int_t  rc;
 
-    upload->in = malloc(upload->len);
-    if (upload->in == NULL) {
-        upload->image.status = NGX_HTTP_CHANTIER_IMAGE_ERROR;
-        return NGX_ERROR;
-    }
+    upload->image.in = body->data;
+    upload->image.in_len = body->len;
 
-    rc = ngx_http_chantier_body_copy(upload->bufs, upload->in, &upload->err);
-
-    if (rc == NGX_OK) {
-        upload->image.in = upload->in;
-        upload->image.in_len = upload->len;
-
-        rc = ngx_http_chantier_image_process(&upload->image);
-
-        if (rc == NGX_DECLINED) {
-            rc = NGX_OK;
-        }
-
-    } else {
-        upload->image.status = NGX_HTTP_CHANTIER_IMAGE_ERROR;
-    }
+    rc = ngx_http_chantier_image_process(&upload->image);
 
     /* the upload itself is never kept: only its renderings */
-    free(upload->in);
-    upload->in = NULL;
+    ngx_http_chantier_raw_body_release(body);
     upload->image.in = NULL;
 
-    return rc;
+    return (rc == NGX_DECLINED) ? NGX_OK : rc;
 }
 
 
 static void
-ngx_http_chantier_photo_processed(ngx_http_request_t *r, void *data,
-    ngx_int_t rc)
+ngx_http_chantier_photo_processed(ngx_http_request_t *r,
+    ngx_http_chantier_raw_body_t *body, ngx_int_t rc)
 {
-    ngx_http_chantier_photo_upload_t *upload = data;
+    ngx_http_chantier_photo_upload_t *upload = body->route;
 
-    if (upload->err) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, upload->err,
+    if (body->err) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, body->err,
                       "chantier: reading the photo's temporary file failed");
     }
 

@@ -6,6 +6,13 @@
 #include <ngx_core.h>
 
 #include "ngx_http_chantier_body.h"
+#include "ngx_http_chantier_thread.h"
+
+
+static ngx_int_t ngx_http_chantier_raw_body_run(void *data);
+static void ngx_http_chantier_raw_body_done(ngx_http_request_t *r,
+    void *data, ngx_int_t rc);
+static void ngx_http_chantier_raw_body_free(void *data);
 
 
 size_t
@@ -73,4 +80,79 @@ ngx_http_chantier_body_copy(ngx_chain_t *bufs, u_char *dst, ngx_err_t *err)
     }
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_chantier_raw_body_post(ngx_http_request_t *r,
+    ngx_http_chantier_raw_body_t *body)
+{
+    ngx_uint_t           in_file;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* registered before the task: the copy goes with the request */
+    cln->handler = ngx_http_chantier_raw_body_free;
+    cln->data = body;
+
+    body->bufs = r->request_body->bufs;
+    body->len = ngx_http_chantier_body_size(body->bufs, &in_file);
+    body->data = NULL;
+    body->err = 0;
+
+    ngx_http_chantier_thread_post(r, body, ngx_http_chantier_raw_body_run,
+                                  ngx_http_chantier_raw_body_done);
+
+    return NGX_OK;
+}
+
+
+/* in a pool thread: the body in one piece, then the route's check */
+
+static ngx_int_t
+ngx_http_chantier_raw_body_run(void *data)
+{
+    ngx_http_chantier_raw_body_t *body = data;
+
+    body->data = malloc(body->len ? body->len : 1);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_chantier_body_copy(body->bufs, body->data, &body->err)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return body->check ? body->check(body) : NGX_OK;
+}
+
+
+static void
+ngx_http_chantier_raw_body_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_chantier_raw_body_t *body = data;
+
+    body->done(r, body, rc);
+}
+
+
+void
+ngx_http_chantier_raw_body_release(ngx_http_chantier_raw_body_t *body)
+{
+    free(body->data);
+    body->data = NULL;
+}
+
+
+static void
+ngx_http_chantier_raw_body_free(void *data)
+{
+    ngx_http_chantier_raw_body_release(data);
 }
