@@ -97,8 +97,7 @@ void
 ngx_http_chantier_api_send_result(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_int_t  status;
-    ngx_str_t  body;
+    ngx_http_chantier_ctx_t  *ctx;
 
     if (rc == NGX_DECLINED) {
         ngx_http_chantier_send_unavailable(r, NGX_HTTP_CHANTIER_POSTGRES);
@@ -120,27 +119,23 @@ ngx_http_chantier_api_send_result(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    status = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
-                      PQgetlength(res, 0, 0));
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
 
-    if (status < 200 || status > 599) {
+    rc = ngx_http_chantier_api_keep_answer(r, res, ctx);
+
+    if (rc == NGX_DECLINED) {
         ngx_http_chantier_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                      "internal_error",
                                      "Erreur interne du serveur.");
         return;
     }
 
-    body.len = 0;
-    body.data = NULL;
-
-    if (!PQgetisnull(res, 0, 1)
-        && ngx_http_chantier_api_value(r, res, 1, &body) != NGX_OK)
-    {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_http_chantier_send(r, status, &body);
+    ngx_http_chantier_send(r, ctx->answer_status, &ctx->answer);
 }
 
 
@@ -243,8 +238,10 @@ ngx_http_chantier_api_mutated(ngx_http_request_t *r, PGresult *res,
 
 
 /*
- * The answer of a change (status and body) kept in ctx, for once its
- * announcement went through: NGX_DECLINED when the result is not one.
+ * The answer of a function's result (status and body) kept in ctx, for
+ * when res is gone (a change answered once its announcement went
+ * through): NGX_DECLINED when the result is not one, NGX_ERROR when
+ * memory is short.
  */
 
 ngx_int_t
@@ -265,7 +262,7 @@ ngx_http_chantier_api_keep_answer(ngx_http_request_t *r, PGresult *res,
     if (!PQgetisnull(res, 0, 1)
         && ngx_http_chantier_api_value(r, res, 1, &ctx->answer) != NGX_OK)
     {
-        return NGX_DECLINED;
+        return NGX_ERROR;
     }
 
     return NGX_OK;

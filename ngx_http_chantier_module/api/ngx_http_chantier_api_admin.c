@@ -26,8 +26,6 @@ typedef struct {
     char                              *user_id;     /* PATCH only */
     ngx_uint_t                         ends_sessions;
     ngx_http_chantier_password_job_t   job;
-    ngx_uint_t                         status;      /* SQL's answer */
-    ngx_str_t                          answer;
 } ngx_http_chantier_admin_user_t;
 
 
@@ -235,8 +233,7 @@ ngx_http_chantier_admin_user_saved(ngx_http_request_t *r, PGresult *res,
     }
 
     /* keep the answer: res is gone once this handler returns */
-    user->status = NGX_HTTP_OK;
-    if (ngx_http_chantier_api_value(r, res, 1, &user->answer) != NGX_OK) {
+    if (ngx_http_chantier_api_keep_answer(r, res, ctx) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -261,7 +258,7 @@ ngx_http_chantier_admin_user_changed(ngx_http_request_t *r,
     user = ctx->data;
 
     if (!user->ends_sessions) {
-        ngx_http_chantier_send(r, user->status, &user->answer);
+        ngx_http_chantier_send(r, ctx->answer_status, &ctx->answer);
         return;
     }
 
@@ -279,11 +276,7 @@ static void
 ngx_http_chantier_admin_user_done(ngx_http_request_t *r,
     ngx_http_chantier_ctx_t *ctx)
 {
-    ngx_http_chantier_admin_user_t  *user;
-
-    user = ctx->data;
-
-    ngx_http_chantier_send(r, user->status, &user->answer);
+    ngx_http_chantier_send(r, ctx->answer_status, &ctx->answer);
 }
 
 

@@ -299,7 +299,10 @@ ngx_http_chantier_api_photo_get(ngx_http_request_t *r,
         return;
     }
 
-    if (size.len == 5) {
+    /* a thumbnail (size checked above): kept for the next reads */
+    ctx->step = (size.len == 5);
+
+    if (ctx->step) {
         if (ngx_http_chantier_photo_known(r, ctx,
                 ngx_atoof(ctx->id[0].data, ctx->id[0].len))
             == NGX_OK)
@@ -454,7 +457,8 @@ static void
 ngx_http_chantier_photo_found(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t  type, hash, body, size;
+    ngx_str_t                 type, hash, body;
+    ngx_http_chantier_ctx_t  *ctx;
 
     if (ngx_http_chantier_api_binary_result(r, res, rc, "photo") != NGX_OK) {
         return;
@@ -474,9 +478,9 @@ ngx_http_chantier_photo_found(ngx_http_request_t *r, PGresult *res,
         return;
     }
 
-    if (ngx_http_arg(r, (u_char *) "size", 4, &size) == NGX_OK
-        && size.len == 5 && ngx_strncmp(size.data, "thumb", 5) == 0)
-    {
+    ctx = ngx_http_get_module_ctx(r, ngx_http_chantier_module);
+
+    if (ctx->step) {
         ngx_http_chantier_photo_keep(r, res, &type, &hash);
     }
 
