@@ -171,6 +171,13 @@ static ngx_command_t  ngx_http_chantier_commands[] = {
       offsetof(ngx_http_chantier_main_conf_t, cpu_slots),
       NULL },
 
+    { ngx_string("chantier_thread_cpu_affinity"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_chantier_cpu_affinity,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("chantier_sessions_per_user"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -252,6 +259,9 @@ ngx_http_chantier_create_main_conf(ngx_conf_t *cf)
     mcf->sessions_per_user = NGX_CONF_UNSET_UINT;
     mcf->thread_queue = NGX_CONF_UNSET_UINT;
     mcf->cpu_slots = NGX_CONF_UNSET_UINT;
+#if (NGX_HAVE_SCHED_SETAFFINITY)
+    mcf->thread_cpus = NGX_CONF_UNSET_PTR;
+#endif
 
     return mcf;
 }
@@ -276,6 +286,9 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
     /* one core stays with the event loops (core/ngx_http_chantier_cpu.c) */
     ngx_conf_init_uint_value(mcf->cpu_slots,
                              (ngx_ncpu > 1) ? (ngx_uint_t) ngx_ncpu - 1 : 1);
+#if (NGX_HAVE_SCHED_SETAFFINITY)
+    ngx_conf_init_ptr_value(mcf->thread_cpus, NULL);
+#endif
 
     mcf->pg_connect_timeout = mcf->pg_query_timeout;
 
@@ -357,7 +370,7 @@ ngx_http_chantier_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    mcf->cpu = ngx_http_chantier_cpu_add(cf, mcf->cpu_slots);
+    mcf->cpu = ngx_http_chantier_cpu_add(cf, mcf);
     if (mcf->cpu == NULL) {
         return NGX_CONF_ERROR;
     }

@@ -37,6 +37,9 @@ typedef struct {
     ngx_uint_t                    thread_queue;       /* tasks, per worker */
     ngx_uint_t                    thread_tasks;       /* in this worker */
     ngx_uint_t                    cpu_slots;          /* all workers */
+#if (NGX_HAVE_SCHED_SETAFFINITY)
+    ngx_cpuset_t                 *thread_cpus;        /* NULL: the worker's */
+#endif
     ngx_http_chantier_cpu_t      *cpu;
 
     time_t                        session_idle;

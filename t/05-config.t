@@ -189,6 +189,11 @@ subtest 'accepted: nginx -t passes' => sub {
                      . "            chantier_cookie_secure on;\n"
                      . "        }"]);
 
+    accepted('the pool threads on CPU 0, or where the worker runs',
+        [http => "chantier_thread_cpu_affinity 1;"]);
+    accepted('chantier_thread_cpu_affinity off',
+        [http => "chantier_thread_cpu_affinity off;"]);
+
     accepted('the thread pool "default" needs no thread_pool directive',
         [main => '', pool => '']);
 
@@ -221,6 +226,22 @@ subtest 'refused: nginx -t fails, saying where and why' => sub {
     refused('conninfo with an unknown keyword',
         [postgres => 'chantier_postgres "host=127.0.0.1 colour=blue"; #<-'],
         qr/conninfo.*colour/i);
+
+    refused('a CPU mask of other digits',
+        [http => 'chantier_thread_cpu_affinity 12; #<-'],
+        qr/"12" is not a mask of 0 and 1/);
+
+    refused('a CPU mask of no CPU',
+        [http => 'chantier_thread_cpu_affinity 000; #<-'],
+        qr/"000" names none of the \d+ CPUs of this machine/);
+
+    refused('a CPU mask naming CPUs this machine does not have',
+        [http => 'chantier_thread_cpu_affinity 1' . ('0' x 200) . '; #<-'],
+        qr/names none of the \d+ CPUs of this machine/);
+
+    refused('a CPU mask longer than any machine',
+        [http => 'chantier_thread_cpu_affinity 1' . ('0' x 1100) . '; #<-'],
+        qr/a mask of 1101 digits, longer than the 1024 CPUs/);
 
     refused('chantier_api without chantier_postgres', [postgres => ''],
         qr/chantier_postgres/);

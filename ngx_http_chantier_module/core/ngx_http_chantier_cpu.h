@@ -9,9 +9,17 @@
 #include "../ngx_http_chantier_module.h"
 
 
-/* configuration time: the shared zone of "slots" CPU slots */
+/* configuration time: chantier_thread_cpu_affinity */
+char *ngx_http_chantier_cpu_affinity(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* configuration time: the shared zone of mcf->cpu_slots CPU slots */
 ngx_http_chantier_cpu_t *ngx_http_chantier_cpu_add(ngx_conf_t *cf,
-    ngx_uint_t slots);
+    ngx_http_chantier_main_conf_t *mcf);
+
+/* in a pool thread, before its task: its priority and its CPUs */
+void ngx_http_chantier_cpu_place(ngx_http_chantier_cpu_t *cpu,
+    ngx_log_t *log);
 
 /* in a pool thread: wait for a slot (NGX_OK), or NGX_ERROR to run without */
 ngx_int_t ngx_http_chantier_cpu_take(ngx_http_chantier_cpu_t *cpu,

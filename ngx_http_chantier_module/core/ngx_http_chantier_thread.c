@@ -18,9 +18,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-
 #if (NGX_LINUX)
 #include <malloc.h>
 #endif
@@ -29,15 +26,6 @@
 #include "ngx_http_chantier_thread.h"
 #include "ngx_http_chantier_http.h"
 #include "ngx_http_chantier_cpu.h"
-
-
-/*
- * Pool threads yield to the event loops: on a busy machine a worker's loop
- * must get the CPU first, or every cheap request waits behind scrypt or an
- * image.  Linux applies a nice value to one thread when given its thread
- * id; it stays with the thread, so setting it again is free.
- */
-#define NGX_HTTP_CHANTIER_THREAD_NICE  10
 
 
 typedef struct {
@@ -169,10 +157,7 @@ ngx_http_chantier_thread_handler(void *data, ngx_log_t *log)
     ngx_int_t   taken;
     ngx_uint_t  slot;
 
-#if (NGX_LINUX)
-    (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
-                       NGX_HTTP_CHANTIER_THREAD_NICE);
-#endif
+    ngx_http_chantier_cpu_place(t->cpu, log);
 
     /* without a slot (a mutex error) the task still runs: it is awaited */
     taken = ngx_http_chantier_cpu_take(t->cpu, &slot);

@@ -514,8 +514,12 @@ sub wait_until {
 # worker_pids(): {pid => 1} for each worker of the stack's nginx (the
 # children of its master); worker_fds(): their open file descriptors, all
 # together (/proc/PID/fd), to see what requests leave behind.
+# the workers of the stack's nginx, or of the one whose pid file is given
+# (var_dir() . '/nginx2/run/nginx.pid': the second node)
 sub worker_pids {
-    open my $fh, '<', var_dir() . '/run/nginx.pid' or return {};
+    my ($pidfile) = @_;
+
+    open my $fh, '<', $pidfile // var_dir() . '/run/nginx.pid' or return {};
     my $master = <$fh>;
     close $fh;
     chomp $master;
