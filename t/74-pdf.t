@@ -10,6 +10,8 @@ use warnings;
 
 use Test::More;
 use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_LINGER);
 
 
 use lib 't/lib';
@@ -124,6 +126,41 @@ my $new = $client->api(GET => "fiches/$fiche->{id}/pdf");
 is $new->{status}, 200, 'after a new post: 200';
 is renders_logged(), $after + 1, 'a new version is rendered';
 isnt $new->{raw}, $r->{raw}, 'and differs';
+
+# exports asked at once: one rendering per worker, the others wait for it;
+# a client that goes away while it waits leaves nothing behind
+{
+    publish($employee, $fiche->{id}, 'Encore une publication');
+    my $before = renders_logged();
+    my $fds = worker_fds();
+    my $twin = twin($client);
+
+    # one of them gives up at once: its socket reset (SO_LINGER 0)
+    my @status = parallel(
+        (map { sub { $twin->api(GET => "fiches/$fiche->{id}/pdf") } } 1 .. 8),
+        sub {
+            my ($port) = url('/') =~ m{:(\d+)/};
+            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                          PeerPort => $port)
+                or return { status => 'no socket' };
+            my $cookie = $client->cookie('chantier_session');
+            print {$s} "GET /api/fiches/$fiche->{id}/pdf HTTP/1.1\r\n"
+                . "Host: 127.0.0.1\r\nCookie: chantier_session=$cookie\r\n\r\n";
+            select(undef, undef, undef, 0.01);
+            setsockopt($s, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+            close $s;
+            return { status => 'reset' };
+        });
+    is_deeply \@status, [ ((200) x 8), 'reset' ],
+        'eight exports of a new version at once: 200';
+    my $renders_now = renders_logged() - $before;
+    ok $renders_now >= 1 && $renders_now <= 2,
+        "rendered once per worker at most ($renders_now), not once per"
+        . ' request';
+    ok wait_until(sub { worker_fds() <= $fds }, timeout => 5),
+        'the workers hold no more descriptors than before'
+        or diag 'fds ' . worker_fds() . " (before $fds)";
+}
 
 is $employee->api(GET => "fiches/$fiche->{id}/pdf")->{status}, 200,
     'an employee exports too';

@@ -13,6 +13,13 @@
  * document (the cache's reference) or the PostgreSQL results
  * (ngx_http_chantier_pg_keep_result), so that the document and the photos
  * are read straight from where they are, with no copy on the event loop.
+ *
+ * One rendering per version, also for exports asked at once: the first
+ * request of a version that is not cached renders it; those that come
+ * while it does wait for it (its "waiters"), and are woken when it is
+ * cached or when that request ends without it.  A waiter woken to no PDF
+ * (a failure, or a newer version rendered instead) renders its own,
+ * without waiting again.
  */
 
 #include <ngx_config.h>
@@ -29,16 +36,35 @@
 
 
 typedef struct {
+    ngx_http_request_t             *request;
     char                           *id_text;
     ngx_str_t                       code;
     u_char                          date[11];     /* of the export, Paris */
     ngx_http_chantier_cache_key_t   key;
     ngx_http_chantier_pdf_t         pdf;
+
+    ngx_queue_t                     link;         /* in renders or waiters */
+    ngx_queue_t                     waiters;      /* of a rendering */
+    ngx_event_t                     wake;         /* of a waiter */
+    unsigned                        rendering:1;
+    unsigned                        waiting:1;
+    unsigned                        waited:1;
 } ngx_http_chantier_export_t;
+
+
+/* this worker's renderings under way */
+static ngx_queue_t  ngx_http_chantier_renders;
 
 
 static void ngx_http_chantier_export_allowed(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
+static void ngx_http_chantier_export_start(ngx_http_request_t *r,
+    ngx_http_chantier_export_t *export);
+static ngx_http_chantier_export_t *ngx_http_chantier_export_rendering(
+    ngx_http_chantier_cache_key_t *key);
+static void ngx_http_chantier_export_wake(ngx_event_t *ev);
+static void ngx_http_chantier_export_release(
+    ngx_http_chantier_export_t *export);
 static void ngx_http_chantier_export_document(ngx_http_request_t *r,
     PGresult *res, ngx_int_t rc);
 static void ngx_http_chantier_export_query_photos(ngx_http_request_t *r,
@@ -81,6 +107,7 @@ ngx_http_chantier_api_fiche_pdf(ngx_http_request_t *r,
     cln->data = export;
 
     ctx->data = export;
+    export->request = r;
     export->id_text = (char *) ctx->id[0].data;
 
     params[0] = (char *) ctx->session.user_id_text.data;
@@ -97,12 +124,8 @@ static void
 ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
     ngx_int_t rc)
 {
-    ngx_str_t                       body;
-    const char                     *params[1];
-    ngx_http_chantier_ctx_t        *ctx;
-    ngx_http_chantier_export_t     *export;
-    ngx_http_chantier_cache_key_t   fiche_key;
-    ngx_http_chantier_cache_doc_t  *doc;
+    ngx_http_chantier_ctx_t     *ctx;
+    ngx_http_chantier_export_t  *export;
 
     if (ngx_http_chantier_export_one_row(r, res, rc) != NGX_OK) {
         return;
@@ -122,6 +145,25 @@ ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
                                     PQgetlength(res, 0, 0));
     export->key.day = ngx_http_chantier_pdf_today(ngx_time(), export->date);
 
+    ngx_http_chantier_export_start(r, export);
+}
+
+
+/*
+ * The PDF of the key: the cached one, or the one being rendered (waited
+ * for), or a rendering of this request's.
+ */
+
+static void
+ngx_http_chantier_export_start(ngx_http_request_t *r,
+    ngx_http_chantier_export_t *export)
+{
+    ngx_str_t                       body;
+    const char                     *params[1];
+    ngx_http_chantier_export_t     *rendering;
+    ngx_http_chantier_cache_key_t   fiche_key;
+    ngx_http_chantier_cache_doc_t  *doc;
+
     doc = ngx_http_chantier_cache_get(r, &export->key);
 
     if (doc != NULL) {
@@ -129,6 +171,27 @@ ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
         ngx_http_chantier_export_send(r, export, &body);
         return;
     }
+
+    if (ngx_http_chantier_renders.next == NULL) {
+        ngx_queue_init(&ngx_http_chantier_renders);
+    }
+
+    rendering = export->waited
+                ? NULL : ngx_http_chantier_export_rendering(&export->key);
+
+    if (rendering != NULL) {
+        /* the request's reference stays taken until the answer */
+        export->wake.handler = ngx_http_chantier_export_wake;
+        export->wake.data = export;
+        export->wake.log = r->connection->log;
+        export->waiting = 1;
+        ngx_queue_insert_tail(&rendering->waiters, &export->link);
+        return;
+    }
+
+    export->rendering = 1;
+    ngx_queue_init(&export->waiters);
+    ngx_queue_insert_tail(&ngx_http_chantier_renders, &export->link);
 
     /* the document GET fiches/{id} already rendered, if this worker has it */
     fiche_key = export->key;
@@ -151,6 +214,87 @@ ngx_http_chantier_export_allowed(ngx_http_request_t *r, PGresult *res,
     ngx_http_chantier_api_query(r,
         "select version, body from api.fiche_document($1)", 1, params,
         ngx_http_chantier_export_document);
+}
+
+
+static ngx_http_chantier_export_t *
+ngx_http_chantier_export_rendering(ngx_http_chantier_cache_key_t *key)
+{
+    ngx_queue_t                 *q;
+    ngx_http_chantier_export_t  *export;
+
+    for (q = ngx_queue_head(&ngx_http_chantier_renders);
+         q != ngx_queue_sentinel(&ngx_http_chantier_renders);
+         q = ngx_queue_next(q))
+    {
+        export = ngx_queue_data(q, ngx_http_chantier_export_t, link);
+
+        if (export->key.id == key->id && export->key.version == key->version
+            && export->key.day == key->day)
+        {
+            return export;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a waiter, its rendering over: the cached PDF, or its own rendering */
+
+static void
+ngx_http_chantier_export_wake(ngx_event_t *ev)
+{
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_chantier_export_t  *export;
+
+    export = ev->data;
+    r = export->request;
+    c = r->connection;
+
+    export->waited = 1;
+
+    ngx_http_chantier_export_start(r, export);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The rendering's end, whichever it is (cached, failed, the request gone):
+ * its waiters woken, each from the event loop in turn.  A waiter's end
+ * unlinks it.
+ */
+
+static void
+ngx_http_chantier_export_release(ngx_http_chantier_export_t *export)
+{
+    ngx_queue_t                 *q;
+    ngx_http_chantier_export_t  *waiter;
+
+    if (export->rendering) {
+        export->rendering = 0;
+        ngx_queue_remove(&export->link);
+
+        while (!ngx_queue_empty(&export->waiters)) {
+            q = ngx_queue_head(&export->waiters);
+            ngx_queue_remove(q);
+
+            waiter = ngx_queue_data(q, ngx_http_chantier_export_t, link);
+            waiter->waiting = 0;
+            ngx_post_event(&waiter->wake, &ngx_posted_events);
+        }
+    }
+
+    if (export->waiting) {
+        export->waiting = 0;
+        ngx_queue_remove(&export->link);
+    }
+
+    if (export->wake.posted) {
+        ngx_delete_posted_event(&export->wake);
+    }
 }
 
 
@@ -344,6 +488,8 @@ ngx_http_chantier_export_rendered(ngx_http_request_t *r, void *data,
     ngx_http_chantier_cache_doc_t  *doc;
 
     if (rc != NGX_OK) {
+        ngx_http_chantier_export_release(export);
+
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "chantier: PDF export of fiche %s failed: %s",
                       export->id_text, export->pdf.error);
@@ -370,6 +516,9 @@ ngx_http_chantier_export_rendered(ngx_http_request_t *r, void *data,
         body.data = export->pdf.pdf;
         body.len = export->pdf.pdf_len;
     }
+
+    /* cached, or not cacheable: then each waiter renders its own */
+    ngx_http_chantier_export_release(export);
 
     ngx_http_chantier_export_send(r, export, &body);
 }
@@ -413,6 +562,7 @@ ngx_http_chantier_export_free(void *data)
 {
     ngx_http_chantier_export_t *export = data;
 
+    ngx_http_chantier_export_release(export);
     ngx_http_chantier_pdf_free(&export->pdf);
 }
 
