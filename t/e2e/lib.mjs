@@ -25,9 +25,17 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let count = 0;
 let failures = 0;
 
-function diag(text) {
+/*
+ * As Test::More does, the reason of a failure goes to stderr: prove shows
+ * it even when not verbose (a CI log says why, not only which).
+ */
+function diag(text, toStderr) {
     for (const line of String(text).split('\n')) {
-        console.log(`# ${line}`);
+        if (toStderr) {
+            console.error(`# ${line}`);
+        } else {
+            console.log(`# ${line}`);
+        }
     }
 }
 
@@ -37,7 +45,7 @@ export function ok(condition, name, details) {
     if (!condition) {
         failures++;
         if (details !== undefined) {
-            diag(details);
+            diag(`Failed test '${name}'\n${details}`, true);
         }
     }
     return !!condition;
