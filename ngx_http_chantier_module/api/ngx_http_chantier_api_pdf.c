@@ -229,9 +229,7 @@ ngx_http_chantier_export_rendering(ngx_http_chantier_cache_key_t *key)
     {
         export = ngx_queue_data(q, ngx_http_chantier_export_t, link);
 
-        if (export->key.id == key->id && export->key.version == key->version
-            && export->key.day == key->day)
-        {
+        if (ngx_http_chantier_cache_key_equal(&export->key, key)) {
             return export;
         }
     }

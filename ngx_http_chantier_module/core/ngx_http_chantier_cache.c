@@ -103,6 +103,15 @@ ngx_http_chantier_cache_key(ngx_http_chantier_cache_key_t *key,
 }
 
 
+ngx_uint_t
+ngx_http_chantier_cache_key_equal(ngx_http_chantier_cache_key_t *a,
+    ngx_http_chantier_cache_key_t *b)
+{
+    return a->kind == b->kind && a->id == b->id && a->version == b->version
+           && a->day == b->day;
+}
+
+
 ngx_http_chantier_cache_doc_t *
 ngx_http_chantier_cache_get(ngx_http_request_t *r,
     ngx_http_chantier_cache_key_t *key)
@@ -121,9 +130,7 @@ ngx_http_chantier_cache_get(ngx_http_request_t *r,
     {
         doc = ngx_queue_data(q, ngx_http_chantier_cache_doc_t, queue);
 
-        if (doc->key.kind != key->kind || doc->key.id != key->id
-            || doc->key.version != key->version || doc->key.day != key->day)
-        {
+        if (!ngx_http_chantier_cache_key_equal(&doc->key, key)) {
             continue;
         }
 

@@ -44,6 +44,8 @@ typedef struct {
 void ngx_http_chantier_cache_key(ngx_http_chantier_cache_key_t *key,
     ngx_http_chantier_cache_kind_e kind, int64_t id, int64_t version,
     int64_t day);
+ngx_uint_t ngx_http_chantier_cache_key_equal(
+    ngx_http_chantier_cache_key_t *a, ngx_http_chantier_cache_key_t *b);
 
 /*
  * Returns the document of (id, version) or NULL.  A returned document is
