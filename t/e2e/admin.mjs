@@ -162,11 +162,21 @@ try {
         assert(problems.length === 0, problems.join('\n'));
     });
 
-    await step('the new client logs in with the generated password',
-               async () => {
+    await step('the new client logs in with the generated password and'
+               + ' sees the chantier made for them', async () => {
         const other = await newPage(browser, {width: 360, height: 740});
 
         await login(other, BASE, {login: LOGIN, password: generated});
+        /* their only chantier: the home page goes straight to its fiche */
+        await other.waitForURL(/fiche\.html\?id=\d+$/);
+        const heading = other.getByRole('heading', {level: 1});
+
+        await heading.waitFor();
+        const title = await heading.innerText();
+        const header = await other.locator('main').innerText();
+
+        assert(/Essai de véranda/.test(title), `heading: ${title}`);
+        assert(header.includes(CODE), 'the chantier code in the fiche');
         await other.close();
     });
 
