@@ -177,6 +177,20 @@ async function whatsNew(browser) {
         ids.post = post.json.id;
     });
 
+    await step('the list of chantiers says what is new on that fiche, not '
+               + 'the client\'s own comment', async () => {
+        await client.goto(`${ROOT}accueil.html`);
+        const card = client.locator('.card').filter({
+            has: client.locator(`a[href$="fiche.html?id=${fiche}"]`),
+        });
+
+        await card.waitFor();
+        const badge = (await card.locator('.tag--new').innerText()).trim();
+
+        assert(badge === '1 nouvelle publication, 1 nouveau commentaire',
+               `badge "${badge}"`);
+    });
+
     await step('back on the fiche: "Nouveau" on the new post only, not on '
                + 'older ones nor on the client\'s own comment', async () => {
         const seen = nextSeen(client);
