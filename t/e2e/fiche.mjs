@@ -287,8 +287,8 @@ async function mainFlow(browser, mount, base) {
         await employee.locator('.post.post--cancelled').waitFor();
         const post = employee.locator('.post.post--cancelled');
 
-        assert(await post.locator('.tag', {hasText: 'Retirée'}).isVisible(),
-               '"Retirée" shown');
+        assert(await post.locator('.tag', {hasText: 'Annulée'}).isVisible(),
+               '"Annulée" shown');
         for (const part of ['.post__body', '.comment__body']) {
             const colour = await post.locator(part).first().evaluate(
                 (node) => getComputedStyle(node).color);
@@ -297,7 +297,7 @@ async function mainFlow(browser, mount, base) {
         }
         await client.reload();
         await client.locator('.post.post--cancelled .tag',
-                             {hasText: 'Retirée'}).waitFor();
+                             {hasText: 'Annulée'}).waitFor();
         await screenshot(client, `${mount}-client-cancelled`);
     });
 

@@ -91,7 +91,9 @@ async function toggleCancelled(post, button) {
         return;
     }
 
-    announce(cancelled ? 'Publication retirée.'
+    /* the action is "Retirer", the state the letter's word, as in the PDF */
+    announce(cancelled ? 'Publication retirée : elle reste sur la fiche, en '
+                         + 'grisé, marquée « Annulée ».'
              : 'Publication remise en ligne.');
     focusAfterDraw(post.id);
     await refreshQuietly();

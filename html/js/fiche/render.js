@@ -135,7 +135,7 @@ function updatePost(entry, post, deleted) {
         + (entry.li.classList.contains('is-new') ? ' is-new' : '');
     entry.label.textContent = `Publication du ${when}`
         + (fresh ? ', nouvelle' : '')
-        + (post.cancelled ? ' (retirée)' : '')
+        + (post.cancelled ? ' (annulée)' : '')
         + (deleted ? ' (supprimée)' : '');
 
     /* its head: date, tags, author, "modifiée le" */
@@ -232,7 +232,7 @@ function postHead(post, deleted, fresh) {
         tags.push(el('span', {className: 'tag tag--deleted'}, 'Supprimée'));
     }
     if (post.cancelled) {
-        tags.push(el('span', {className: 'tag tag--cancelled'}, 'Retirée'));
+        tags.push(el('span', {className: 'tag tag--cancelled'}, 'Annulée'));
     }
     if (post.finishing) {
         tags.push(el('span', {className: 'tag tag--done'},
@@ -249,7 +249,7 @@ function postHead(post, deleted, fresh) {
            fresh ? newTag() : null,
            el('span', {className: 'visually-hidden'},
               `, par ${post.author ? post.author.name : 'CLO'}`
-              + (post.cancelled ? ' (retirée)' : '')
+              + (post.cancelled ? ' (annulée)' : '')
               + (deleted ? ' (supprimée)' : ''))),
         tags.length ? el('p', {className: 'post__tags'}, ...tags) : null,
         el('p', {className: 'post__author'},
