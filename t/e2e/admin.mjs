@@ -173,10 +173,10 @@ try {
 
         await heading.waitFor();
         const title = await heading.innerText();
-        const header = await other.locator('main').innerText();
+        const fiche = await other.locator('main').innerText();
 
         assert(/Essai de véranda/.test(title), `heading: ${title}`);
-        assert(header.includes(CODE), 'the chantier code in the fiche');
+        assert(fiche.includes(CODE), 'the chantier code in the fiche');
         await other.close();
     });
 

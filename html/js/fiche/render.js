@@ -121,6 +121,12 @@ function createPost(post) {
     };
 }
 
+/* the post's state in words, for its label and its heading's hidden text */
+function stateWords(post, deleted) {
+    return (post.cancelled ? ' (annulée)' : '')
+        + (deleted ? ' (supprimée)' : '');
+}
+
 function updatePost(entry, post, deleted) {
     const id = `post-${post.id}`;
     const session = editing.get(post.id);
@@ -135,8 +141,7 @@ function updatePost(entry, post, deleted) {
         + (entry.li.classList.contains('is-new') ? ' is-new' : '');
     entry.label.textContent = `Publication du ${when}`
         + (fresh ? ', nouvelle' : '')
-        + (post.cancelled ? ' (annulée)' : '')
-        + (deleted ? ' (supprimée)' : '');
+        + stateWords(post, deleted);
 
     /* its head: date, tags, author, "modifiée le" */
     const headSig = JSON.stringify([post.created_at, post.cancelled,
@@ -249,8 +254,7 @@ function postHead(post, deleted, fresh) {
            fresh ? newTag() : null,
            el('span', {className: 'visually-hidden'},
               `, par ${post.author ? post.author.name : 'CLO'}`
-              + (post.cancelled ? ' (annulée)' : '')
-              + (deleted ? ' (supprimée)' : ''))),
+              + stateWords(post, deleted))),
         tags.length ? el('p', {className: 'post__tags'}, ...tags) : null,
         el('p', {className: 'post__author'},
            `Par ${post.author ? post.author.name : 'CLO'}`,
